@@ -1,0 +1,74 @@
+/*
+ * The `enigma` package: the C modules (db, decimal, json) plus the pure-Lua
+ * half in bindings/lua/enigma/, loaded on first use (enigma.format ->
+ * require "enigma.format").
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <string.h>
+
+#include "bindings/binding.h"
+
+/* A development build finds its Lua files in the source tree. */
+static void add_source_path(lua_State *L)
+{
+    static const char dir[] = ENIGMA_SOURCE_DIR "/bindings/lua/?.lua;";
+    const char *path;
+
+    lua_getglobal(L, "package");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_getfield(L, -1, "path");
+    path = lua_tostring(L, -1);
+    if (path != NULL && strstr(path, dir) == NULL) {
+        lua_pushstring(L, dir);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+        lua_setfield(L, -2, "path");
+    } else {
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* enigma.<name> for a name not set yet: require "enigma.<name>". */
+static int enigma_index(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 2);
+
+    if (name[0] == '_' || strchr(name, '.') != NULL)
+        return 0;
+    lua_getglobal(L, "require");
+    lua_pushfstring(L, "enigma.%s", name);
+    lua_call(L, 1, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 1, name);
+    return 1;
+}
+
+static void add_module(lua_State *L, const char *name, const char *field, lua_CFunction open)
+{
+    luaL_requiref(L, name, open, 0);
+    lua_setfield(L, -2, field);
+}
+
+int luaopen_enigma(lua_State *L)
+{
+    add_source_path(L);
+    lua_newtable(L);
+    add_module(L, "enigma.db", "db", luaopen_enigma_db);
+    add_module(L, "enigma.decimal", "decimal", luaopen_enigma_decimal);
+    add_module(L, "enigma.json", "json", luaopen_enigma_json);
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    lua_pushliteral(L, ENIGMA_VERSION);
+    lua_setfield(L, -2, "version");
+
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, enigma_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    return 1;
+}

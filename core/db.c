@@ -1,0 +1,503 @@
+#include "core/db.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pgcluster.h"
+
+#define STMT_BUCKETS (2 * ENIGMA_DB_STMT_CACHE_MAX)
+#define COPY_BUFFER_SIZE (256 * 1024)
+
+struct enigma_db_stmt {
+    char *sql;
+    uint64_t hash;
+    char name[32];
+    int nparams;
+    Oid *paramtypes;
+    enigma_db_stmt *bucket_next;           /* hash chain */
+    enigma_db_stmt *newer, *older;         /* LRU list, newest first */
+};
+
+struct enigma_db {
+    PGconn *conn;
+    char *conninfo;
+    enigma_db_stmt *buckets[STMT_BUCKETS];
+    enigma_db_stmt *newest, *oldest;
+    int nstmts;
+    unsigned long long next_stmt_id;
+    char (*stale)[32];                     /* names evicted, not yet deallocated */
+    int nstale;
+    char *copy_buf;                        /* non-NULL while a COPY is open */
+    size_t copy_len;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static char *trim_newline(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+        s[--n] = '\0';
+    return s;
+}
+
+int enigma_db_error_from_result(enigma_db *db, const PGresult *res, enigma_error *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary, *detail, *hint;
+    char connmsg[ENIGMA_ERROR_MESSAGE_MAX];
+
+    if (state == NULL) {
+        snprintf(connmsg, sizeof connmsg, "%s", PQerrorMessage(db->conn));
+        trim_newline(connmsg);
+        if (PQstatus(db->conn) == CONNECTION_BAD)
+            return enigma_error_set(err, "08006",
+                                    "lost the connection to the database: %s; "
+                                    "open a new connection", connmsg);
+        return enigma_error_set(err, "08000", "%s", connmsg[0] ? connmsg : "database error");
+    }
+    primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+    hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+    enigma_error_set(err, state, "%s", primary ? primary : "database error");
+    if (detail)
+        enigma_error_append(err, "\nDETAIL: %s", detail);
+    if (hint)
+        enigma_error_append(err, "\nHINT: %s", hint);
+    return -1;
+}
+
+/* --- connecting --------------------------------------------------------------- */
+
+static int default_conninfo(char *buf, size_t size, enigma_error *err)
+{
+    const char *url = getenv("ENIGMA_DATABASE_URL");
+    enigma_pgcluster cluster;
+
+    if (url == NULL || *url == '\0')
+        url = getenv("DATABASE_URL");
+    if (url != NULL && *url != '\0') {
+        if (strlen(url) >= size)
+            return enigma_error_set(err, "EURL", "the database URL is too long");
+        strcpy(buf, url);
+        return 0;
+    }
+    if (getenv("PGHOST") || getenv("PGDATABASE") || getenv("PGSERVICE")) {
+        buf[0] = '\0';      /* libpq reads its PG* variables itself */
+        return 0;
+    }
+    if (enigma_pgcluster_open(&cluster, NULL, err) < 0 ||
+        enigma_pgcluster_start(&cluster, err) < 0)
+        return -1;
+    if (enigma_pgcluster_url(&cluster, NULL, buf, size) < 0)
+        return enigma_error_set(err, "EURL", "the embedded cluster's path is too long");
+    return 0;
+}
+
+enigma_db *enigma_db_connect(const char *url, enigma_error *err)
+{
+    char fallback[4096];
+    char *parse_error = NULL;
+    PQconninfoOption *opts;
+    enigma_db *db;
+
+    if (url == NULL) {
+        if (default_conninfo(fallback, sizeof fallback, err) < 0)
+            return NULL;
+        url = fallback;
+    }
+    opts = PQconninfoParse(url, &parse_error);
+    if (opts == NULL) {
+        enigma_error_set(err, "EURL", "invalid database URL: %s",
+                         parse_error ? trim_newline(parse_error) : "out of memory");
+        PQfreemem(parse_error);
+        return NULL;
+    }
+    PQconninfoFree(opts);
+
+    db = calloc(1, sizeof *db);
+    if (db == NULL || (db->conninfo = strdup(url)) == NULL) {
+        free(db);
+        enigma_error_set(err, "ENOMEM", "out of memory");
+        return NULL;
+    }
+    db->conn = PQconnectdb(url);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        char msg[ENIGMA_ERROR_MESSAGE_MAX];
+
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->conn));
+        enigma_error_set(err, "08001", "could not connect to the database: %s",
+                         trim_newline(msg));
+        enigma_db_close(db);
+        return NULL;
+    }
+    PQsetClientEncoding(db->conn, "UTF8");
+    return db;
+}
+
+static void stmt_free(enigma_db_stmt *s)
+{
+    free(s->sql);
+    free(s->paramtypes);
+    free(s);
+}
+
+void enigma_db_close(enigma_db *db)
+{
+    enigma_db_stmt *s, *next;
+
+    if (db == NULL)
+        return;
+    for (s = db->newest; s != NULL; s = next) {
+        next = s->older;
+        stmt_free(s);
+    }
+    free(db->stale);
+    free(db->copy_buf);
+    PQfinish(db->conn);
+    free(db->conninfo);
+    free(db);
+}
+
+const char *enigma_db_conninfo(const enigma_db *db)
+{
+    return db->conninfo;
+}
+
+PGconn *enigma_db_pgconn(enigma_db *db)
+{
+    return db->conn;
+}
+
+/* --- the prepared-statement cache ---------------------------------------------- */
+
+static void lru_unlink(enigma_db *db, enigma_db_stmt *s)
+{
+    if (s->newer) s->newer->older = s->older; else db->newest = s->older;
+    if (s->older) s->older->newer = s->newer; else db->oldest = s->newer;
+    s->newer = s->older = NULL;
+}
+
+static void lru_push(enigma_db *db, enigma_db_stmt *s)
+{
+    s->older = db->newest;
+    s->newer = NULL;
+    if (db->newest) db->newest->newer = s; else db->oldest = s;
+    db->newest = s;
+}
+
+/* Removes `s` from the cache; its server-side statement is deallocated the
+ * next time the connection can run a command. */
+static void cache_drop(enigma_db *db, enigma_db_stmt *s)
+{
+    enigma_db_stmt **p = &db->buckets[s->hash % STMT_BUCKETS];
+    char (*grown)[32];
+
+    while (*p != s)
+        p = &(*p)->bucket_next;
+    *p = s->bucket_next;
+    lru_unlink(db, s);
+    db->nstmts--;
+    grown = realloc(db->stale, (size_t)(db->nstale + 1) * sizeof *db->stale);
+    if (grown != NULL) {      /* on OOM the server keeps it until disconnect */
+        db->stale = grown;
+        memcpy(db->stale[db->nstale++], s->name, sizeof s->name);
+    }
+    stmt_free(s);
+}
+
+static void deallocate_stale(enigma_db *db)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(db->conn);
+    char sql[64];
+
+    if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS)
+        return;
+    while (db->nstale > 0) {
+        /* The name is ours (enigma_<n>), never user input. */
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", db->stale[--db->nstale]);
+        PQclear(PQexec(db->conn, sql));
+    }
+}
+
+static enigma_db_stmt *cache_find(enigma_db *db, const char *sql, uint64_t hash)
+{
+    enigma_db_stmt *s;
+
+    for (s = db->buckets[hash % STMT_BUCKETS]; s != NULL; s = s->bucket_next)
+        if (s->hash == hash && strcmp(s->sql, sql) == 0)
+            return s;
+    return NULL;
+}
+
+const enigma_db_stmt *enigma_db_prepare(enigma_db *db, const char *sql, enigma_error *err)
+{
+    uint64_t hash = fnv1a(sql);
+    enigma_db_stmt *s = cache_find(db, sql, hash);
+    PGresult *res;
+    int i;
+
+    if (s != NULL) {
+        if (db->newest != s) {
+            lru_unlink(db, s);
+            lru_push(db, s);
+        }
+        return s;
+    }
+    if (db->copy_buf != NULL) {
+        enigma_error_set(err, "ECOPY", "a COPY is in progress on this connection; finish it first");
+        return NULL;
+    }
+    if (db->nstmts >= ENIGMA_DB_STMT_CACHE_MAX)
+        cache_drop(db, db->oldest);
+    deallocate_stale(db);
+
+    s = calloc(1, sizeof *s);
+    if (s == NULL || (s->sql = strdup(sql)) == NULL) {
+        free(s);
+        enigma_error_set(err, "ENOMEM", "out of memory");
+        return NULL;
+    }
+    s->hash = hash;
+    snprintf(s->name, sizeof s->name, "enigma_%llu", ++db->next_stmt_id);
+
+    res = PQprepare(db->conn, s->name, sql, 0, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(res);
+    res = PQdescribePrepared(db->conn, s->name);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        goto fail;
+    s->nparams = PQnparams(res);
+    if (s->nparams > 0) {
+        s->paramtypes = malloc((size_t)s->nparams * sizeof *s->paramtypes);
+        if (s->paramtypes == NULL) {
+            PQclear(res);
+            enigma_error_set(err, "ENOMEM", "out of memory");
+            stmt_free(s);
+            return NULL;
+        }
+        for (i = 0; i < s->nparams; i++)
+            s->paramtypes[i] = PQparamtype(res, i);
+    }
+    PQclear(res);
+
+    s->bucket_next = db->buckets[hash % STMT_BUCKETS];
+    db->buckets[hash % STMT_BUCKETS] = s;
+    lru_push(db, s);
+    db->nstmts++;
+    return s;
+
+fail:
+    enigma_db_error_from_result(db, res, err);
+    PQclear(res);
+    stmt_free(s);
+    return NULL;
+}
+
+int enigma_db_stmt_nparams(const enigma_db_stmt *stmt)
+{
+    return stmt->nparams;
+}
+
+Oid enigma_db_stmt_paramtype(const enigma_db_stmt *stmt, int i)
+{
+    return i >= 0 && i < stmt->nparams ? stmt->paramtypes[i] : 0;
+}
+
+/* --- executing ------------------------------------------------------------------ */
+
+/* A COPY started by a plain query cannot go on: end it so the connection stays usable. */
+static void refuse_copy(enigma_db *db, PGresult *res, enigma_error *err)
+{
+    PGresult *r;
+
+    if (PQresultStatus(res) == PGRES_COPY_IN)
+        PQputCopyEnd(db->conn, "COPY FROM STDIN needs the copy API");
+    while ((r = PQgetResult(db->conn)) != NULL)
+        PQclear(r);
+    enigma_error_set(err, "ECOPY", "COPY ... FROM STDIN / TO STDOUT cannot run as a query; "
+                                   "use the copy API (db:copy) instead");
+}
+
+static int result_ok(enigma_db *db, PGresult *res, enigma_error *err)
+{
+    switch (PQresultStatus(res)) {
+    case PGRES_TUPLES_OK:
+    case PGRES_COMMAND_OK:
+    case PGRES_EMPTY_QUERY:
+        return 0;
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+        refuse_copy(db, res, err);
+        return -1;
+    default:
+        return enigma_db_error_from_result(db, res, err);
+    }
+}
+
+/* Errors after which a fresh prepare and one retry are safe and right. */
+static int is_stale_statement(enigma_db *db, const enigma_error *e)
+{
+    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+        return 0;
+    return strcmp(e->code, "26000") == 0 ||      /* prepared statement does not exist */
+           (strcmp(e->code, "0A000") == 0 &&
+            strstr(e->message, "cached plan must not change result type") != NULL);
+}
+
+PGresult *enigma_db_execute(enigma_db *db, const char *sql, int nparams,
+                            const char *const *values, const int *lengths,
+                            enigma_error *err)
+{
+    const enigma_db_stmt *stmt;
+    PGresult *res;
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        stmt = enigma_db_prepare(db, sql, err);
+        if (stmt == NULL)
+            return NULL;
+        if (nparams != stmt->nparams) {
+            enigma_error_set(err, "EPARAMS",
+                             "the statement takes %d parameter%s but %d %s given",
+                             stmt->nparams, stmt->nparams == 1 ? "" : "s",
+                             nparams, nparams == 1 ? "was" : "were");
+            return NULL;
+        }
+        res = PQexecPrepared(db->conn, stmt->name, nparams, values, lengths, NULL, 0);
+        if (result_ok(db, res, err) == 0)
+            return res;
+        PQclear(res);
+        if (attempt > 0 || !is_stale_statement(db, err))
+            return NULL;
+        cache_drop(db, (enigma_db_stmt *)stmt);
+    }
+    return NULL;
+}
+
+PGresult *enigma_db_exec_simple(enigma_db *db, const char *sql, enigma_error *err)
+{
+    PGresult *res;
+
+    if (db->copy_buf != NULL) {
+        enigma_error_set(err, "ECOPY", "a COPY is in progress on this connection; finish it first");
+        return NULL;
+    }
+    res = PQexec(db->conn, sql);
+    if (result_ok(db, res, err) == 0)
+        return res;
+    PQclear(res);
+    return NULL;
+}
+
+/* --- COPY FROM STDIN ---------------------------------------------------------- */
+
+int enigma_db_in_copy(const enigma_db *db)
+{
+    return db->copy_buf != NULL;
+}
+
+int enigma_db_copy_begin(enigma_db *db, const char *sql, enigma_error *err)
+{
+    PGresult *res;
+
+    if (db->copy_buf != NULL)
+        return enigma_error_set(err, "ECOPY", "a COPY is already in progress on this connection");
+    res = PQexec(db->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+            enigma_db_error_from_result(db, res, err);
+        else
+            enigma_error_set(err, "ECOPY", "not a COPY ... FROM STDIN statement: %.200s", sql);
+        if (PQresultStatus(res) == PGRES_COPY_OUT)
+            refuse_copy(db, res, err);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    db->copy_buf = malloc(COPY_BUFFER_SIZE);
+    if (db->copy_buf == NULL) {
+        PQputCopyEnd(db->conn, "out of memory");
+        PQclear(PQgetResult(db->conn));
+        return enigma_error_set(err, "ENOMEM", "out of memory");
+    }
+    db->copy_len = 0;
+    return 0;
+}
+
+static int copy_flush(enigma_db *db, enigma_error *err)
+{
+    if (db->copy_len > 0 && PQputCopyData(db->conn, db->copy_buf, (int)db->copy_len) != 1)
+        return enigma_db_error_from_result(db, NULL, err);
+    db->copy_len = 0;
+    return 0;
+}
+
+int enigma_db_copy_put(enigma_db *db, const char *data, size_t len, enigma_error *err)
+{
+    if (db->copy_buf == NULL)
+        return enigma_error_set(err, "ECOPY", "no COPY is in progress on this connection");
+    if (db->copy_len + len > COPY_BUFFER_SIZE) {
+        if (copy_flush(db, err) < 0)
+            return -1;
+        if (len > COPY_BUFFER_SIZE) {
+            if (PQputCopyData(db->conn, data, (int)len) != 1)
+                return enigma_db_error_from_result(db, NULL, err);
+            return 0;
+        }
+    }
+    memcpy(db->copy_buf + db->copy_len, data, len);
+    db->copy_len += len;
+    return 0;
+}
+
+/* Ends the COPY (with `reason` to abort it) and collects the server's answer. */
+static long long copy_finish(enigma_db *db, const char *reason, enigma_error *err)
+{
+    long long rows = -1;
+    PGresult *res;
+    int failed = 0;
+
+    if (db->copy_buf == NULL)
+        return enigma_error_set(err, "ECOPY", "no COPY is in progress on this connection");
+    if (reason == NULL && copy_flush(db, err) < 0) {
+        reason = "client failed to send data";
+        failed = 1;
+    }
+    free(db->copy_buf);
+    db->copy_buf = NULL;
+    if (PQputCopyEnd(db->conn, reason) != 1)
+        return failed ? -1 : enigma_db_error_from_result(db, NULL, err);
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        if (PQresultStatus(res) == PGRES_COMMAND_OK && !failed)
+            rows = strtoll(PQcmdTuples(res), NULL, 10);
+        else if (!failed) {
+            enigma_db_error_from_result(db, res, err);
+            failed = 1;
+        }
+        PQclear(res);
+    }
+    return failed ? -1 : rows;
+}
+
+long long enigma_db_copy_end(enigma_db *db, enigma_error *err)
+{
+    return copy_finish(db, NULL, err);
+}
+
+int enigma_db_copy_abort(enigma_db *db, const char *reason, enigma_error *err)
+{
+    copy_finish(db, reason ? reason : "aborted by the client", err);
+    return -1;
+}
