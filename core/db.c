@@ -79,6 +79,13 @@ int enigma_db_error_from_result(enigma_db *db, const PGresult *res, enigma_error
 
 /* --- connecting --------------------------------------------------------------- */
 
+/* The core never prints: server notices are dropped unless a handler is set. */
+static void drop_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static int default_conninfo(char *buf, size_t size, enigma_error *err)
 {
     const char *url = getenv("ENIGMA_DATABASE_URL");
@@ -142,6 +149,7 @@ enigma_db *enigma_db_connect(const char *url, enigma_error *err)
         return NULL;
     }
     PQsetClientEncoding(db->conn, "UTF8");
+    PQsetNoticeProcessor(db->conn, drop_notice, NULL);
     return db;
 }
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define ENIGMA_ERROR_MESSAGE_MAX 1024
-#define ENIGMA_ERROR_CODE_MAX 16
+#define ENIGMA_ERROR_CODE_MAX 32
 
 typedef struct enigma_error {
     /* a stable code: a five-character SQLSTATE, or an upper-case name */

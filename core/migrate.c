@@ -1,11 +1,13 @@
 #include "core/migrate.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* "enigma" in ASCII: the advisory lock every migrator takes. */
@@ -199,6 +201,86 @@ static int line_of(const char *text, long pos)
     return line;
 }
 
+/*
+ * Finds a top-level statement that would end or nest the migration's
+ * transaction (BEGIN, COMMIT, ROLLBACK, END, ABORT, START, PREPARE
+ * TRANSACTION) by reading the SQL with just enough of PostgreSQL's lexical
+ * rules (comments, quotes, dollar quoting) to know where statements start.
+ * Returns the offending keyword's offset, or -1.
+ */
+static long find_transaction_control(const char *sql)
+{
+    static const char *const words[] = {"begin", "commit", "rollback", "end", "abort",
+                                        "start", "prepare transaction", NULL};
+    const char *p = sql;
+    int at_start = 1, i;
+
+    while (*p) {
+        if (p[0] == '-' && p[1] == '-') {
+            p = strchr(p, '\n');
+            if (p == NULL)
+                break;
+            continue;
+        }
+        if (p[0] == '/' && p[1] == '*') {
+            int depth = 1;
+
+            for (p += 2; *p && depth > 0; p++) {
+                if (p[0] == '/' && p[1] == '*') depth++, p++;
+                else if (p[0] == '*' && p[1] == '/') depth--, p++;
+            }
+            continue;
+        }
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            p++;
+            continue;
+        }
+        if (at_start) {
+            for (i = 0; words[i] != NULL; i++) {
+                size_t n = strlen(words[i]);
+
+                if (strncasecmp(p, words[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_')
+                    return p - sql;
+            }
+            at_start = 0;
+        }
+        if (*p == ';') {
+            at_start = 1;
+            p++;
+        } else if (*p == '\'' || *p == '"') {
+            char q = *p;
+            int backslash = q == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e');
+
+            for (p++; *p; p++) {
+                if (backslash && *p == '\\' && p[1]) { p++; continue; }
+                if (*p == q) {
+                    if (p[1] == q) { p++; continue; }
+                    break;
+                }
+            }
+            if (*p) p++;
+        } else if (*p == '$' && (p == sql || !isalnum((unsigned char)p[-1]))) {
+            const char *tag_end = p + 1;
+
+            while (isalnum((unsigned char)*tag_end) || *tag_end == '_')
+                tag_end++;
+            if (*tag_end == '$') {
+                size_t taglen = (size_t)(tag_end - p) + 1;
+                const char *close = p + taglen;
+
+                while ((close = strchr(close, '$')) != NULL && strncmp(close, p, taglen) != 0)
+                    close++;
+                p = close ? close + taglen : p + strlen(p);
+            } else {
+                p++;
+            }
+        } else {
+            p++;
+        }
+    }
+    return -1;
+}
+
 /* Runs one file in one transaction. Returns 1 if applied, 0 if another
  * migrator applied it first, -1 on failure (rolled back). */
 static int apply_one(enigma_db *db, const char *dir, const enigma_migration *m, enigma_error *err)
@@ -209,11 +291,19 @@ static int apply_one(enigma_db *db, const char *dir, const enigma_migration *m, 
     PGresult *res;
     size_t len;
     char *text;
+    long pos;
     int done;
 
     snprintf(path, sizeof path, "%s/%s", dir, m->name);
     if ((text = read_file(path, &len, err)) == NULL)
         return -1;
+    if ((pos = find_transaction_control(text)) >= 0) {
+        enigma_error_set(err, "EMIGRATION", "%s, line %d: a migration must not contain BEGIN, "
+                         "COMMIT or ROLLBACK; enigma runs each file in one transaction",
+                         m->name, line_of(text, pos + 1));
+        free(text);
+        return -1;
+    }
     res = enigma_db_exec_simple(db, "begin; select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", err);
     if (res == NULL)
         goto fail;
@@ -232,13 +322,13 @@ static int apply_one(enigma_db *db, const char *dir, const enigma_migration *m, 
     res = PQexec(conn, text);
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK &&
         PQresultStatus(res) != PGRES_EMPTY_QUERY) {
-        const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+        const char *at = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
         enigma_error inner;
 
         enigma_db_error_from_result(db, res, &inner);
-        if (pos != NULL)
+        if (at != NULL)
             enigma_error_set(err, inner.code, "%s, line %d: %s", m->name,
-                             line_of(text, strtol(pos, NULL, 10)), inner.message);
+                             line_of(text, strtol(at, NULL, 10)), inner.message);
         else
             enigma_error_set(err, inner.code, "%s: %s", m->name, inner.message);
         PQclear(res);

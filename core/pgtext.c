@@ -210,7 +210,7 @@ int enigma_pgtext_array_walk(const char *in, const enigma_pgtext_array_cb *cb, v
                                                               : cb->element(ud, scratch, n);
         }
     }
-    if (rc == 0 && depth != 0)
+    if (rc == 0 && (depth != 0 || *in == '\0'))
         rc = -1;
     free(scratch);
     return rc;
