@@ -19,6 +19,14 @@ int luaopen_enigma_json(lua_State *L);
  * raises on values JSON cannot hold. Implemented in bindings/json.c. */
 void enigma_lua_json_encode(lua_State *L, int idx);
 
+/* Pushes the text form of the Lua value at idx for a parameter of type `oid`
+ * (0 when unknown), or nil for SQL NULL (nil or enigma.null). Raises an
+ * argument error naming `argn` for values that have no SQL form. */
+void enigma_lua_push_param(lua_State *L, int idx, int argn, unsigned oid);
+
+/* Pushes the Lua value of one non-NULL field of type `oid` in text format. */
+void enigma_lua_push_pgvalue(lua_State *L, unsigned oid, const char *text, size_t len);
+
 /* The registry name of enigma.decimal's metatable. */
 #define ENIGMA_DECIMAL_MT "enigma.decimal"
 
