@@ -7,6 +7,7 @@
  *   db:transaction(fn)   --> fn's results; rollback and re-raise on error
  *   db:as_user(claims, fn)
  *   db:copy(sql, function(put) put(a, b, ...) end) --> rows stored
+ *   db:run_script(sql)   --> true: several statements, no parameters
  *   db:close()
  *
  * Misuse (bad arguments, a closed connection, a wrong parameter count)
@@ -200,6 +201,19 @@ static int run_simple(conn *c, const char *sql, enigma_error *err)
         return -1;
     PQclear(res);
     return 0;
+}
+
+/* db:run_script(sql): several statements, no parameters (a demo-data file). */
+static int conn_run_script(lua_State *L)
+{
+    conn *c = check_conn(L, 1);
+    const char *sql = luaL_checkstring(L, 2);
+    enigma_error err;
+
+    if (run_simple(c, sql, &err) < 0)
+        return fail(L, c, &err);
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 /* --- transactions ----------------------------------------------------------------- */
@@ -519,6 +533,7 @@ static const luaL_Reg conn_methods[] = {
     {"transaction", conn_transaction},
     {"as_user", conn_as_user},
     {"copy", conn_copy},
+    {"run_script", conn_run_script},
     {"in_transaction", conn_in_transaction},
     {"close", conn_close},
     {NULL, NULL}

@@ -6,6 +6,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <string.h>
+#include <time.h>
 
 #include "bindings/binding.h"
 
@@ -48,6 +49,16 @@ static int enigma_index(lua_State *L)
     return 1;
 }
 
+/* enigma.monotime() -> seconds on a monotonic clock, for measuring intervals. */
+static int enigma_monotime(lua_State *L)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
 static void add_module(lua_State *L, const char *name, const char *field, lua_CFunction open)
 {
     luaL_requiref(L, name, open, 0);
@@ -65,6 +76,8 @@ int luaopen_enigma(lua_State *L)
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, ENIGMA_VERSION);
     lua_setfield(L, -2, "version");
+    lua_pushcfunction(L, enigma_monotime);
+    lua_setfield(L, -2, "monotime");
 
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, enigma_index);
