@@ -27,7 +27,8 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 bench: build
-	$(ENIGMA) run spec/bench/run.lua
+	$(ENIGMA) db start
+	$(ENIGMA) run spec/bench/run.lua $(BUILD)
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: bootstrap

@@ -8,9 +8,9 @@
 -- psql \copy instead of loading). Progress goes to stderr.
 local enigma = require "enigma"
 
-local usage = [[
+local usage = [=[
 usage: enigma run scripts/demo/generate.lua [--users N] [--deposits N] [--transactions N]
-                                            [--days N] [--seed N] [--csv DIR]]
+                                            [--days N] [--seed N] [--csv DIR]]=]
 
 local opts, i = { users = 0, deposits = 0, transactions = 0 }, 1
 while arg[i] do

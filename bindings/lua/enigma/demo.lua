@@ -72,7 +72,7 @@ local function progress(label, total)
   local monotime = require("enigma").monotime
   local start, shown = monotime(), 0
   return function(done, final)
-    if not final and done - shown < 50000 then return end
+    if not final and (done - shown < 50000 or done >= total) then return end
     shown = done
     local secs = math.max(monotime() - start, 1e-3)
     io.stderr:write(format("\r%-14s %9d/%-9d %3d%%  %7.0f rows/s%s", label, done, total,

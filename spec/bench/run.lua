@@ -1,0 +1,135 @@
+-- make bench: enigma's paths measured against the raw ones, side by side in
+-- one run, on a scratch database (enigma_bench) in the embedded cluster.
+-- Machines are shared and noisy: compare the ratios, not the absolute times.
+--
+--   enigma run spec/bench/run.lua BUILD_DIR [--rows N] [--roundtrips N]
+local enigma = require "enigma"
+local demo = require "enigma.demo"
+
+local build = arg[1] or "build"
+local opts = { rows = 1000000, roundtrips = 20000 }
+for i = 2, #arg, 2 do
+  local key = arg[i]:match("^%-%-(%a+)$")
+  opts[key] = assert(math.tointeger(tonumber(arg[i + 1])), "bad value for " .. arg[i])
+end
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local ok = p:close()
+  assert(ok, "command failed: " .. cmd)
+  return (out:gsub("%s+$", ""))
+end
+
+local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function median(t)
+  table.sort(t)
+  return t[(#t + 1) // 2]
+end
+
+-- A fresh, migrated database with demo users.
+local url = sh(build .. "/enigma db url"):gsub("^postgresql:///enigma%?", "postgresql:///enigma_bench?")
+do
+  local admin <close> = assert(enigma.db.connect())
+  assert(admin:exec("drop database if exists enigma_bench with (force)"))
+  assert(admin:exec("create database enigma_bench"))
+end
+sh("ENIGMA_DATABASE_URL=" .. quote(url) .. " " .. build .. "/enigma migrate")
+local db <close> = assert(enigma.db.connect(url))
+do
+  local f = assert(io.open("scripts/demo/sample.sql"))
+  assert(db:run_script(f:read("a")))
+  f:close()
+end
+demo.generate(db, { users = 10000, seed = 1 })
+print(string.format("enigma %s bench, %s", enigma.version, os.date("!%Y-%m-%dT%H:%M:%SZ")))
+print()
+
+-- db_roundtrip -------------------------------------------------------------------
+do
+  local sql = "select * from users where id = $1"
+  local ids = {}
+  for i, r in ipairs(assert(db:query("select id from users order by id limit 1000"))) do ids[i] = r.id end
+  local n = opts.roundtrips
+
+  local function ours()
+    local start = enigma.monotime()
+    for i = 1, n do
+      local rows = db:query(sql, ids[i % #ids + 1])
+      assert(rows[1].id)
+    end
+    return enigma.monotime() - start
+  end
+  local raw_cmd = build .. "/bench_tool roundtrip " .. quote(url) .. " " .. quote(sql) .. " " .. n
+  for _, id in ipairs(ids) do raw_cmd = raw_cmd .. " " .. id end
+  local function raw() return tonumber(sh(raw_cmd)) end
+
+  ours() -- warm the statement cache and the server's buffers
+  local t_ours, t_raw = {}, {}
+  for round = 1, 5 do   -- interleaved, so both see the same machine
+    t_raw[round] = raw()
+    t_ours[round] = ours()
+  end
+  local a, b = median(t_ours), median(t_raw)
+  print(string.format("db_roundtrip  %d prepared single-row SELECTs by primary key (median of 5 rounds)", n))
+  print(string.format("  enigma.db     %8.3f s   %8.1f us/query", a, a / n * 1e6))
+  print(string.format("  raw libpq (C) %8.3f s   %8.1f us/query", b, b / n * 1e6))
+  print(string.format("  ratio enigma/raw = %.3f   (target <= 1.15)", a / b))
+  print()
+end
+
+-- db_copy ------------------------------------------------------------------------
+do
+  local n = opts.rows
+  local dir = sh("mktemp -d")
+  local function reset() assert(db:exec("truncate transactions")); assert(db:exec("checkpoint")) end
+
+  reset()
+  local start = enigma.monotime()
+  demo.generate(db, { transactions = n, seed = 7 })
+  local t_ours = enigma.monotime() - start
+  local loaded = db:query("select count(*) as n from transactions")[1].n
+  assert(loaded == n, "expected " .. n .. " rows, found " .. loaded)
+
+  reset()
+  demo.generate(db, { transactions = n, seed = 7, csv = dir })
+  local copy = "\\copy transactions (" .. demo.COLUMNS.transactions .. ") from '"
+    .. dir .. "/transactions.csv' csv"
+  start = enigma.monotime()
+  sh("psql -X -q " .. quote(url) .. " -c " .. quote(copy))
+  local t_psql = enigma.monotime() - start
+  loaded = db:query("select count(*) as n from transactions")[1].n
+  assert(loaded == n, "psql loaded " .. loaded .. " rows, expected " .. n)
+  sh("rm -rf " .. quote(dir))
+
+  print(string.format("db_copy  %d transactions rows (10 indexes, monthly partitions)", n))
+  print(string.format("  enigma generator + COPY  %8.1f s   %9.0f rows/s", t_ours, n / t_ours))
+  print(string.format("  psql \\copy of the CSV    %8.1f s   %9.0f rows/s", t_psql, n / t_psql))
+  print(string.format("  ratio enigma/psql = %.3f   (target >= 0.8)", t_psql / t_ours))
+  print()
+end
+
+-- peak RSS -------------------------------------------------------------------------
+do
+  local trivial = os.tmpname()
+  local f = assert(io.open(trivial, "w"))
+  f:write("local x = 1 + 1\n")
+  f:close()
+  local kb = tonumber(sh(build .. "/bench_tool rss " .. build .. "/enigma run " .. trivial))
+  f = assert(io.open(trivial, "w"))
+  f:write("local db = require('enigma').db.connect(); assert(db:query('select 1'))\n")
+  f:close()
+  local kb_db = tonumber(sh("ENIGMA_DATABASE_URL=" .. quote(url) .. " " .. build
+    .. "/bench_tool rss " .. build .. "/enigma run " .. trivial))
+  os.remove(trivial)
+  print("peak RSS of enigma run")
+  print(string.format("  trivial script            %6.1f MB   (target < 15 MB)", kb / 1024))
+  print(string.format("  connect and one query     %6.1f MB", kb_db / 1024))
+end
+
+db:close()
+do
+  local admin <close> = assert(enigma.db.connect())
+  admin:exec("drop database if exists enigma_bench with (force)")
+end
