@@ -13,7 +13,6 @@ f:close()
 local db <close> = assert(enigma.db.connect())
 db:transaction(function(tx)
   assert(tx:run_script(sql))
-  tx:exec("select update_pool_statistics()")
   tx:exec("select record_pool_statistics_history()")
 end)
 -- CONCURRENTLY cannot run inside a transaction block.
