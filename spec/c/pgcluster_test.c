@@ -33,9 +33,12 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void home_path(char *out, size_t size, const char *name)
+/* <base>/<name> into `out`; -1 when it does not fit. */
+static int home_path(char *out, size_t size, const char *name)
 {
-    snprintf(out, size, "%s/%s", base, name);
+    int n = snprintf(out, size, "%s/%s", base, name);
+
+    return n >= 0 && (size_t)n < size ? 0 : -1;
 }
 
 static int open_home(enigma_pgcluster *c, const char *name)
@@ -43,7 +46,10 @@ static int open_home(enigma_pgcluster *c, const char *name)
     char home[PATH_MAX];
     enigma_error err = {{0}, {0}};
 
-    home_path(home, sizeof home, name);
+    if (home_path(home, sizeof home, name) < 0) {
+        fprintf(stderr, "home path too long: %s/%s\n", base, name);
+        return -1;
+    }
     if (enigma_pgcluster_open(c, home, &err) < 0) {
         fprintf(stderr, "open %s: %s: %s\n", home, err.code, err.message);
         return -1;
@@ -131,9 +137,11 @@ static void test_url(void)
     memset(&c, 0, sizeof c);
     snprintf(c.sockdir, sizeof c.sockdir, "/tmp/a b%%c'd~x.y-z/run");
     CHECK(enigma_pgcluster_url(&c, NULL, buf, sizeof buf) == 0);
-    CHECK_STR(buf, "postgresql:///enigma?host=/tmp/a%20b%25c%27d~x.y-z/run&user=postgres");
+    CHECK_STR(buf, "postgresql:///enigma?host=/tmp/a%20b%25c%27d~x.y-z/run"
+                   "&port=5432&user=postgres");
     CHECK(enigma_pgcluster_url(&c, "my/db", buf, sizeof buf) == 0);
-    CHECK_STR(buf, "postgresql:///my%2Fdb?host=/tmp/a%20b%25c%27d~x.y-z/run&user=postgres");
+    CHECK_STR(buf, "postgresql:///my%2Fdb?host=/tmp/a%20b%25c%27d~x.y-z/run"
+                   "&port=5432&user=postgres");
     CHECK(enigma_pgcluster_url(&c, NULL, buf, 40) == -1);
     CHECK_STR(buf, "");
     CHECK(enigma_pgcluster_url(&c, NULL, buf, 0) == -1);
@@ -145,7 +153,7 @@ static void test_open(void)
     enigma_error err = {{0}, {0}};
     char home[PATH_MAX], want[PATH_MAX + 32], cwd[PATH_MAX];
 
-    home_path(home, sizeof home, "env/nested/home");
+    CHECK(home_path(home, sizeof home, "env/nested/home") == 0);
     setenv("ENIGMA_HOME", home, 1);
     CHECK(enigma_pgcluster_open(&c, NULL, &err) == 0);
     unsetenv("ENIGMA_HOME");
@@ -164,7 +172,7 @@ static void test_open(void)
     CHECK(chdir(base) == 0);
     CHECK(enigma_pgcluster_open(&c, "rel/home", &err) == 0);
     CHECK(chdir(cwd) == 0);
-    home_path(want, sizeof want, "rel/home");
+    CHECK(home_path(want, sizeof want, "rel/home") == 0);
     CHECK_STR(c.home, want);
     CHECK(state_of(&c) == ENIGMA_PGCLUSTER_UNINITIALIZED);
 
@@ -225,6 +233,42 @@ static int count_in_file(const char *path, const char *needle)
     return n;
 }
 
+/* Regression: a caller's PGPORT moved the server and every connection
+ * with it, and PGHOSTADDR sent the pings to TCP instead of the socket. */
+static void test_pgport_pghostaddr_ignored(void)
+{
+    enigma_pgcluster c;
+    char path[PATH_MAX + 32], url[4 * PATH_MAX], got[64];
+    PGconn *conn;
+
+    if (open_home(&c, "pgport") < 0) {
+        CHECK(0);
+        return;
+    }
+    setenv("PGPORT", "5999", 1);
+    setenv("PGHOSTADDR", "127.0.0.1", 1);
+    CHECK(start(&c) == 0);
+    CHECK(state_of(&c) == ENIGMA_PGCLUSTER_RUNNING);
+    snprintf(path, sizeof path, "%s/.s.PGSQL.5432", c.sockdir);
+    CHECK(access(path, F_OK) == 0);
+    snprintf(path, sizeof path, "%s/enigma.conf", c.datadir);
+    CHECK(count_in_file(path, "\nport = 5432\n") == 1);
+    unsetenv("PGHOSTADDR"); /* the URL leaves that one to whoever connects */
+    CHECK(enigma_pgcluster_url(&c, NULL, url, sizeof url) == 0);
+    conn = PQconnectdb(url);
+    CHECK(PQstatus(conn) == CONNECTION_OK);
+    if (PQstatus(conn) == CONNECTION_OK) {
+        fetch(conn, "show port", 0, got, sizeof got);
+        CHECK_STR(got, "5432");
+    }
+    PQfinish(conn);
+    setenv("PGHOSTADDR", "127.0.0.1", 1);
+    CHECK(stop(&c) == 0);
+    CHECK(state_of(&c) == ENIGMA_PGCLUSTER_STOPPED);
+    unsetenv("PGHOSTADDR");
+    unsetenv("PGPORT");
+}
+
 static void test_concurrent_start(void)
 {
     enigma_pgcluster c;
@@ -232,7 +276,7 @@ static void test_concurrent_start(void)
     int gate[2], i, status, ok = 0;
     pid_t pids[2];
 
-    home_path(home, sizeof home, "concurrent");
+    CHECK(home_path(home, sizeof home, "concurrent") == 0);
     CHECK(pipe(gate) == 0);
     fflush(NULL);
     for (i = 0; i < 2; i++) {
@@ -312,7 +356,7 @@ static void test_unreachable_home(void)
     enigma_error err = {{0}, {0}};
     char locked[PATH_MAX];
 
-    home_path(locked, sizeof locked, "locked");
+    CHECK(home_path(locked, sizeof locked, "locked") == 0);
     CHECK(mkdir(locked, 0700) == 0 && chmod(locked, 0700) == 0);
     if (open_home(&c, "locked/home") < 0) {
         CHECK(0);
@@ -377,7 +421,7 @@ static void test_as_nobody(void)
     CHECK(pw != NULL);
     if (pw == NULL)
         return;
-    home_path(home, sizeof home, "nobody");
+    CHECK(home_path(home, sizeof home, "nobody") == 0);
     CHECK(mkdir(home, 0755) == 0 && chown(home, pw->pw_uid, pw->pw_gid) == 0);
     CHECK(as_user(pw, nobody_lifecycle) == 0);
     CHECK(as_user(pw, nobody_stop) == 0); /* in case the first child died early */
@@ -403,6 +447,7 @@ int main(void)
     test_lifecycle();
     test_concurrent_start();
     test_failing_start();
+    test_pgport_pghostaddr_ignored();
     if (geteuid() == 0) {
         test_unreachable_home();
         test_as_nobody();

@@ -67,12 +67,12 @@ function M.table(rows, opts)
     local left = (w - width(c)) // 2
     line[j] = " " .. string.rep(" ", left) .. c .. string.rep(" ", w - width(c) - left) .. " "
   end
-  out[#out + 1] = table.concat(line, "|")
+  out[#out + 1] = (table.concat(line, "|"):gsub("%s+$", ""))
   for j in ipairs(cols) do line[j] = string.rep("-", widths[j] + 2) end
   out[#out + 1] = table.concat(line, "+")
   for i in ipairs(rows) do
     for j in ipairs(cols) do line[j] = " " .. pad(cells[i][j], widths[j], numeric[j]) .. " " end
-    out[#out + 1] = table.concat(line, "|")
+    out[#out + 1] = (table.concat(line, "|"):gsub("%s+$", ""))
   end
   out[#out + 1] = string.format("(%d row%s)", #rows, #rows == 1 and "" or "s")
   return table.concat(out, "\n") .. "\n"
