@@ -2,53 +2,40 @@
  * The embedded PostgreSQL cluster: initdb, pg_ctl start/stop, status by
  * PQping. See core/pgcluster.h for the layout and the contract.
  *
- * initdb and pg_ctl run in a forked child that, when we are root, switches
- * to the postgres user before exec; between fork and exec the child calls
- * only async-signal-safe functions, so the caller may have threads.
+ * initdb and pg_ctl run through core/proc, as the postgres user when we
+ * are root. The server listens on the socket only, always on port 5432:
+ * the conf file and every connection string name it, so the caller's
+ * PGPORT and PGHOSTADDR do not move it.
  */
-#define _GNU_SOURCE  /* close_range, pipe2 */
+#define _GNU_SOURCE /* nftw */
 #include "core/pgcluster.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <grp.h>
 #include <locale.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
+
+#include "core/proc.h"
 
 #define SERVER_USER "postgres"  /* the OS user when we are root, and the superuser role */
 #define DEFAULT_DB "enigma"
 #define LOG_TAIL_LINES 10
 #define LOCK_WAIT_SECONDS 180   /* covers initdb plus pg_ctl's own 60 s */
 #define READY_WAIT_SECONDS 60
-#define MAX_GROUPS 256
-
-/* child exit codes for failures before exec (pg_ctl itself uses 1..4) */
-#define CHILD_EXIT_SETUID 124
-#define CHILD_EXIT_OPEN 125
-#define CHILD_EXIT_EXEC 127
-
-/* Who the server runs as: `drop` is set when we are root. */
-struct account {
-    int drop;
-    uid_t uid;
-    gid_t gid;
-    int ngroups;
-    gid_t groups[MAX_GROUPS];
-};
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)
+#define PORT_TEXT TEXT(ENIGMA_PGCLUSTER_PORT)
 
 /* --- small helpers ------------------------------------------------------ */
 
@@ -131,165 +118,40 @@ static int append_tail(enigma_error *err, const char *label, const char *path, o
     return 1;
 }
 
-/* --- accounts and child processes --------------------------------------- */
+/* --- the server's user -------------------------------------------------- */
 
-/* Fills `a` for the current process: when root, the postgres user. */
-static int account_lookup(struct account *a, enigma_error *err)
+/* Fills `u` with who the server runs as: when we are root, the postgres
+ * user; otherwise all zeroes, the calling user. */
+static int server_user(enigma_proc_user *u, enigma_error *err)
 {
-    struct passwd pw, *found = NULL;
-    char buf[4096];
-    int n = MAX_GROUPS, rc;
+    enigma_error why;
 
-    memset(a, 0, sizeof *a);
+    memset(u, 0, sizeof *u);
     if (geteuid() != 0)
         return 0;
-    rc = getpwnam_r(SERVER_USER, &pw, buf, sizeof buf, &found);
-    if (found == NULL)
+    if (enigma_proc_lookup(u, SERVER_USER, &why) < 0) {
+        int absent = strcmp(why.code, "ENOUSER") == 0;
+
         return enigma_error_set(err, "EACCES",
                                 "running as root, the database server must run as the '%s' "
                                 "system user, which does not exist%s%s; install postgresql-15 "
                                 "or run as a normal user",
-                                SERVER_USER, rc != 0 ? ": " : "", rc != 0 ? strerror(rc) : "");
-    a->drop = 1;
-    a->uid = pw.pw_uid;
-    a->gid = pw.pw_gid;
-    if (getgrouplist(SERVER_USER, pw.pw_gid, a->groups, &n) < 0)
-        n = MAX_GROUPS;  /* more groups than we keep: the first ones do */
-    a->ngroups = n;
-    return 0;
-}
-
-/* In a forked child: become `a` (setgroups = initgroups without reading
- * /etc/group after fork). Async-signal-safe. */
-static int child_become(const struct account *a)
-{
-    if (!a->drop)
-        return 0;
-    if (setgroups((size_t)a->ngroups, a->groups) < 0 || setgid(a->gid) < 0 ||
-        setuid(a->uid) < 0)
-        return -1;
-    return setuid(0) == 0 ? -1 : 0;  /* must not be able to get root back */
-}
-
-/* In a forked child: default signal state, no inherited descriptors but 0-2
- * (the server lives on and must not hold the caller's files or our lock). */
-static void child_reset(void)
-{
-    sigset_t none;
-    struct sigaction dfl;
-    int fd;
-
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &dfl, NULL);
-    sigaction(SIGPIPE, &dfl, NULL);
-    if (close_range(3, ~0U, 0) < 0)
-        for (fd = 3; fd < 65536; fd++)
-            close(fd);
-}
-
-static int wait_child(pid_t pid, int *exit_code, enigma_error *err)
-{
-    int status;
-
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return enigma_error_set(err, "EIO", "waitpid: %s", strerror(errno));
+                                SERVER_USER, absent ? "" : ": ", absent ? "" : why.message);
     }
-    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return 0;
-}
-
-/* Runs argv[0] (an absolute path) as `a` with stdin /dev/null and stdout
- * and stderr appended to `outpath`; sets *exit_code. -1 only when it could
- * not be started or waited for. */
-static int run_program(const struct account *a, char *const argv[], const char *outpath,
-                       int *exit_code, enigma_error *err)
-{
-    pid_t pid = fork();
-
-    if (pid < 0)
-        return enigma_error_set(err, "EIO", "fork: %s", strerror(errno));
-    if (pid == 0) {
-        int in, out;
-
-        child_reset();
-        if (child_become(a) < 0)
-            _exit(CHILD_EXIT_SETUID);
-        if (chdir("/") < 0)
-            _exit(CHILD_EXIT_OPEN);
-        in = open("/dev/null", O_RDONLY);
-        out = open(outpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-            _exit(CHILD_EXIT_OPEN);
-        if (in > 2)
-            close(in);
-        if (out > 2)
-            close(out);
-        execv(argv[0], argv);
-        _exit(CHILD_EXIT_EXEC);
-    }
-    if (wait_child(pid, exit_code, err) < 0)
-        return -1;
-    if (*exit_code == CHILD_EXIT_SETUID)
-        return enigma_error_set(err, "EACCES", "could not switch to the '%s' user to run %s",
-                                SERVER_USER, argv[0]);
-    if (*exit_code == CHILD_EXIT_OPEN)
-        return enigma_error_set(err, "EIO", "could not open %s for %s's output", outpath,
-                                argv[0]);
-    if (*exit_code == CHILD_EXIT_EXEC)
-        return enigma_error_set(err, "EIO", "could not execute %s", argv[0]);
     return 0;
 }
 
 /* Root only: the postgres user must be able to traverse every directory
  * down to the home, or it cannot reach its data. Checked as that user. */
-static int check_reachable(const enigma_pgcluster *c, const struct account *a,
+static int check_reachable(const enigma_pgcluster *c, const enigma_proc_user *u,
                            enigma_error *err)
 {
-    char path[PATH_MAX], blocked[PATH_MAX];
-    int fds[2], code;
-    ssize_t got;
-    pid_t pid;
+    char blocked[PATH_MAX];
+    int reachable;
 
-    snprintf(path, sizeof path, "%s", c->home);
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return enigma_error_set(err, "EIO", "pipe: %s", strerror(errno));
-    if ((pid = fork()) < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return enigma_error_set(err, "EIO", "fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        size_t i, len = strlen(path);
-
-        if (child_become(a) < 0)
-            _exit(2);
-        for (i = 1; i <= len; i++) {
-            if (i < len && path[i] != '/')
-                continue;
-            path[i] = '\0';
-            if (access(path, X_OK) < 0) {
-                ssize_t ignored = write(fds[1], path, i);
-                (void)ignored;
-                _exit(1);
-            }
-            path[i] = '/';
-        }
-        _exit(0);
-    }
-    close(fds[1]);
-    got = read(fds[0], blocked, sizeof blocked - 1);
-    close(fds[0]);
-    blocked[got > 0 ? got : 0] = '\0';
-    if (wait_child(pid, &code, err) < 0)
+    if (enigma_proc_reach(u, c->home, &reachable, blocked, sizeof blocked, err) < 0)
         return -1;
-    if (code == 2)
-        return enigma_error_set(err, "EACCES", "could not switch to the '%s' user",
-                                SERVER_USER);
-    if (code != 0)
+    if (!reachable)
         return enigma_error_set(err, "EACCES",
                                 "the '%s' user, which runs the database server when enigma "
                                 "runs as root, cannot traverse %s to reach %s; set ENIGMA_HOME "
@@ -300,9 +162,9 @@ static int check_reachable(const enigma_pgcluster *c, const struct account *a,
     return 0;
 }
 
-/* mkdir (0700 unless `mode` says otherwise), owned by `a` when root. An
- * existing directory is kept, and given to `a`. */
-static int ensure_dir(const char *path, mode_t mode, const struct account *a,
+/* mkdir (0700 unless `mode` says otherwise), owned by `u` when root. An
+ * existing directory is kept, and given to `u`. */
+static int ensure_dir(const char *path, mode_t mode, const enigma_proc_user *u,
                       enigma_error *err)
 {
     struct stat st;
@@ -311,8 +173,8 @@ static int ensure_dir(const char *path, mode_t mode, const struct account *a,
         return enigma_error_set(err, "EIO", "mkdir %s: %s", path, strerror(errno));
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return enigma_error_set(err, "EIO", "%s is not a directory", path);
-    if (a->drop && (st.st_uid != a->uid || st.st_gid != a->gid) &&
-        chown(path, a->uid, a->gid) < 0)
+    if (u->drop && (st.st_uid != u->uid || st.st_gid != u->gid) &&
+        chown(path, u->uid, u->gid) < 0)
         return enigma_error_set(err, "EIO", "chown %s: %s", path, strerror(errno));
     return 0;
 }
@@ -481,7 +343,7 @@ static int encode(char *out, size_t size, size_t *pos, const char *s, const char
 int enigma_pgcluster_url(const enigma_pgcluster *c, const char *dbname, char *buf, size_t size)
 {
     static const char scheme[] = "postgresql:///", host[] = "?host=",
-                      user[] = "&user=" SERVER_USER;
+                      rest[] = "&port=" PORT_TEXT "&user=" SERVER_USER;
     size_t pos = sizeof scheme - 1;
 
     if (size < sizeof scheme)
@@ -492,9 +354,9 @@ int enigma_pgcluster_url(const enigma_pgcluster *c, const char *dbname, char *bu
         goto too_small;
     memcpy(buf + pos, host, sizeof host);
     pos += sizeof host - 1;
-    if (encode(buf, size, &pos, c->sockdir, "/._~-") < 0 || pos + sizeof user > size)
+    if (encode(buf, size, &pos, c->sockdir, "/._~-") < 0 || pos + sizeof rest > size)
         goto too_small;
-    memcpy(buf + pos, user, sizeof user);
+    memcpy(buf + pos, rest, sizeof rest);
     return 0;
 too_small:
     if (size > 0)
@@ -502,11 +364,12 @@ too_small:
     return -1;
 }
 
-/* The URL plus a connect timeout, for our own connections. */
+/* The URL plus a connect timeout, for our own connections. An empty
+ * hostaddr overrides $PGHOSTADDR, which would take precedence over host. */
 static int internal_conninfo(const enigma_pgcluster *c, const char *dbname, char *buf,
                              size_t size, enigma_error *err)
 {
-    static const char timeout[] = "&connect_timeout=10";
+    static const char timeout[] = "&hostaddr=&connect_timeout=10";
     size_t len;
 
     if (enigma_pgcluster_url(c, dbname, buf, size) < 0 ||
@@ -577,7 +440,7 @@ static int lock_cluster(const enigma_pgcluster *c, int *fd, enigma_error *err)
 
 /* --- start and stop ----------------------------------------------------------- */
 
-static int init_cluster(const enigma_pgcluster *c, const struct account *a, enigma_error *err)
+static int init_cluster(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
 {
     static const char include[] =
         "\n# added by enigma: settings it rewrites at each start\n"
@@ -605,10 +468,10 @@ static int init_cluster(const enigma_pgcluster *c, const struct account *a, enig
     if (remove_tree(tmpdir) < 0)
         return enigma_error_set(err, "EINITDB", "cannot remove the leftover %s: %s", tmpdir,
                                 strerror(errno));
-    if (ensure_dir(tmpdir, 0700, a, err) < 0)
+    if (ensure_dir(tmpdir, 0700, u, err) < 0)
         return -1;
     from = file_size(out);
-    if (run_program(a, argv, out, &code, err) < 0)
+    if (enigma_proc_run(u, argv, out, &code, err) < 0)
         return -1;
     if (code != 0) {
         enigma_error_set(err, "EINITDB", "initdb failed (exit status %d)\n", code);
@@ -632,7 +495,7 @@ static int init_cluster(const enigma_pgcluster *c, const struct account *a, enig
 /* Rewrites data/enigma.conf, which postgresql.conf includes. The socket
  * directory is a list entry in double quotes (it may hold spaces) inside a
  * .conf string, where ' is doubled; open() refused paths with " or \. */
-static int write_conf(const enigma_pgcluster *c, const struct account *a, enigma_error *err)
+static int write_conf(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX], quoted[2 * PATH_MAX + 4];
     const char *s;
@@ -660,12 +523,13 @@ static int write_conf(const enigma_pgcluster *c, const struct account *a, enigma
     fprintf(f,
             "# Written by enigma at each start of the server; edits here are lost.\n"
             "listen_addresses = ''\n"
+            "port = " PORT_TEXT "\n"
             "unix_socket_directories = '%s'\n"
             "shared_preload_libraries = 'pg_stat_statements'\n"
             "max_connections = 100\n",
             quoted);
     failed = ferror(f) | fflush(f);
-    if (!failed && a->drop && fchown(fd, a->uid, a->gid) < 0)
+    if (!failed && u->drop && fchown(fd, u->uid, u->gid) < 0)
         failed = 1;
     if ((fclose(f) != 0 || failed) || rename(tmp, path) < 0) {
         unlink(tmp);
@@ -752,7 +616,7 @@ static int serves_default_db(const enigma_pgcluster *c)
     return ok;
 }
 
-static int start_locked(const enigma_pgcluster *c, const struct account *a, enigma_error *err)
+static int start_locked(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
 {
     char bin[PATH_MAX], out[PATH_MAX], dashd[PATH_MAX + 8], dashl[PATH_MAX + 8];
     char *argv[] = {bin, "start", "-w", "-t", "60", dashd, dashl, NULL};
@@ -764,11 +628,11 @@ static int start_locked(const enigma_pgcluster *c, const struct account *a, enig
         return -1;
     if (p == PQPING_OK || p == PQPING_REJECT)  /* another process started it */
         return wait_ready(c, err) < 0 ? -1 : create_default_db(c, err);
-    if (ensure_dir(c->logdir, 0700, a, err) < 0 || ensure_dir(c->sockdir, 0700, a, err) < 0)
+    if (ensure_dir(c->logdir, 0700, u, err) < 0 || ensure_dir(c->sockdir, 0700, u, err) < 0)
         return -1;
-    if (!is_initialized(c) && init_cluster(c, a, err) < 0)
+    if (!is_initialized(c) && init_cluster(c, u, err) < 0)
         return -1;
-    if (write_conf(c, a, err) < 0)
+    if (write_conf(c, u, err) < 0)
         return -1;
     if (join(bin, sizeof bin, c->bindir, "pg_ctl") < 0 ||
         join(out, sizeof out, c->logdir, "pg_ctl.log") < 0 ||
@@ -777,7 +641,7 @@ static int start_locked(const enigma_pgcluster *c, const struct account *a, enig
         return enigma_error_set(err, "EIO", "path too long under %s", c->home);
     log_from = file_size(c->logfile);
     out_from = file_size(out);
-    if (run_program(a, argv, out, &code, err) < 0)
+    if (enigma_proc_run(u, argv, out, &code, err) < 0)
         return -1;
     if (code != 0) {
         enigma_error_set(err, "ESTART", "the database server in %s did not start\n",
@@ -793,23 +657,23 @@ static int start_locked(const enigma_pgcluster *c, const struct account *a, enig
 
 int enigma_pgcluster_start(const enigma_pgcluster *c, enigma_error *err)
 {
-    struct account a;
+    enigma_proc_user u;
     int fd, rc;
 
     if (serves_default_db(c))
         return 0;
-    if (account_lookup(&a, err) < 0)
+    if (server_user(&u, err) < 0)
         return -1;
-    if (a.drop && check_reachable(c, &a, err) < 0)
+    if (u.drop && check_reachable(c, &u, err) < 0)
         return -1;
     if (lock_cluster(c, &fd, err) < 0)
         return -1;
-    rc = start_locked(c, &a, err);
+    rc = start_locked(c, &u, err);
     close(fd);
     return rc;
 }
 
-static int stop_locked(const enigma_pgcluster *c, const struct account *a, enigma_error *err)
+static int stop_locked(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
 {
     char bin[PATH_MAX], out[PATH_MAX], dashd[PATH_MAX + 8];
     char *stop[] = {bin, "stop", "-m", "fast", "-w", "-t", "60", dashd, NULL};
@@ -823,15 +687,15 @@ static int stop_locked(const enigma_pgcluster *c, const struct account *a, enigm
         join(out, sizeof out, c->logdir, "pg_ctl.log") < 0 ||
         snprintf(dashd, sizeof dashd, "-D%s", c->datadir) >= (int)sizeof dashd)
         return enigma_error_set(err, "EIO", "path too long under %s", c->home);
-    if (ensure_dir(c->logdir, 0700, a, err) < 0)
+    if (ensure_dir(c->logdir, 0700, u, err) < 0)
         return -1;
     from = file_size(out);
-    if (run_program(a, stop, out, &code, err) < 0)
+    if (enigma_proc_run(u, stop, out, &code, err) < 0)
         return -1;
     if (code == 0)
         return 0;
     /* a postmaster.pid left by a crash: pg_ctl status says 3, not running */
-    if (run_program(a, status, out, &code, err) < 0)
+    if (enigma_proc_run(u, status, out, &code, err) < 0)
         return -1;
     if (code == 3)
         return 0;
@@ -842,16 +706,16 @@ static int stop_locked(const enigma_pgcluster *c, const struct account *a, enigm
 
 int enigma_pgcluster_stop(const enigma_pgcluster *c, enigma_error *err)
 {
-    struct account a;
+    enigma_proc_user u;
     int fd, rc;
 
     if (!is_initialized(c))
         return 0;
-    if (account_lookup(&a, err) < 0)
+    if (server_user(&u, err) < 0)
         return -1;
     if (lock_cluster(c, &fd, err) < 0)
         return -1;
-    rc = stop_locked(c, &a, err);
+    rc = stop_locked(c, &u, err);
     close(fd);
     return rc;
 }

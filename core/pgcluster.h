@@ -5,7 +5,8 @@
  * Layout under the home directory ($ENIGMA_HOME, default ./.enigma):
  *   data/          the cluster (initdb -U postgres, trust on the socket only)
  *   data/enigma.conf  server settings, rewritten at each start
- *   run/           the unix socket; no TCP port is opened
+ *   run/           the unix socket (port ENIGMA_PGCLUSTER_PORT whatever $PGPORT
+ *                  says); no TCP port is opened
  *   log/           postgresql.log (the server) and pg_ctl.log, initdb.log
  *   cluster.lock   flock()ed around initdb, start and stop
  *
@@ -24,6 +25,10 @@
 #include <stddef.h>
 
 #include "core/error.h"
+
+/* Names the socket file (run/.s.PGSQL.5432); pinned in data/enigma.conf and
+ * in every URL, so $PGPORT moves neither the server nor its clients. */
+#define ENIGMA_PGCLUSTER_PORT 5432
 
 typedef enum {
     ENIGMA_PGCLUSTER_UNINITIALIZED, /* no data/ yet: start will run initdb */
@@ -79,12 +84,14 @@ int enigma_pgcluster_stop(const enigma_pgcluster *c, enigma_error *err)
 int enigma_pgcluster_status(const enigma_pgcluster *c, enigma_pgcluster_state *state,
                             enigma_error *err) __attribute__((warn_unused_result));
 
-/* Writes into `buf` (caller-owned, `size` bytes) a libpq/psql URL with superuser rights for database `dbname`
- * (NULL means "enigma"):
- *   postgresql:///<dbname>?host=<percent-encoded sockdir>&user=postgres
+/* Writes into `buf` (caller-owned, `size` bytes) a libpq/psql URL with
+ * superuser rights for database `dbname` (NULL means "enigma"):
+ *   postgresql:///<dbname>?host=<percent-encoded sockdir>&port=5432&user=postgres
  * Characters outside [A-Za-z0-9/._~-] are percent-encoded ('/' too in the
- * database name). Returns 0, or -1 when `buf` is too small; `buf` then
- * holds "" (when size > 0). */
+ * database name). A $PGHOSTADDR in the environment of whoever connects
+ * still wins over host= (the start, stop and status here override it).
+ * Returns 0, or -1 when `buf` is too small; `buf` then holds "" (when
+ * size > 0). */
 int enigma_pgcluster_url(const enigma_pgcluster *c, const char *dbname, char *buf, size_t size)
     __attribute__((warn_unused_result));
 
