@@ -1,18 +1,7 @@
 -- The enigma command line, run as a user runs it (needs: cluster).
 local BIN = assert(os.getenv("ENIGMA_BIN"), "ENIGMA_BIN is set by ctest")
 
--- Runs a shell command; returns exit code, stdout, stderr.
-local function run(cmd)
-  local err = os.tmpname()
-  local p = assert(io.popen(cmd .. " 2>" .. err))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  local f = assert(io.open(err))
-  local errtext = f:read("a")
-  f:close()
-  os.remove(err)
-  return code, out, errtext
-end
+local run = require("shell").run
 
 local function script(text)
   local path = os.tmpname() .. ".lua"

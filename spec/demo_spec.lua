@@ -3,17 +3,7 @@
 local enigma = require "enigma"
 local BIN = assert(os.getenv("ENIGMA_BIN"))
 
-local function run(cmd)
-  local errfile = os.tmpname()
-  local p = assert(io.popen(cmd .. " 2>" .. errfile))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  local f = assert(io.open(errfile))
-  local err = f:read("a")
-  f:close()
-  os.remove(errfile)
-  return code, out, err
-end
+local run = require("shell").run
 
 describe("demo data", function()
   local url, db, env

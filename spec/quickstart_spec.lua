@@ -1,17 +1,12 @@
 -- examples/quickstart.lua, the main job of `make run` (needs: cluster).
 local BIN = assert(os.getenv("ENIGMA_BIN"))
 
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return code, out
-end
+local run = require("shell").run
 
 describe("quickstart", function()
   it("prints pool analytics, the leaderboard and one user's dashboard", function()
-    local code, out = run(BIN .. " run examples/quickstart.lua")
-    assert.are.equal(0, code, out)
+    local code, out, err = run(BIN .. " run examples/quickstart.lua")
+    assert.are.equal(0, code, err)
     assert.matches("Privacy pools\n", out)
     assert.matches("Enigma Main Pool %(Ethereum%) |        1 |", out)
     assert.matches("Agent leaderboard\n", out)
@@ -22,8 +17,8 @@ describe("quickstart", function()
   end)
 
   it("says so when the wallet has no user", function()
-    local code, out = run(BIN .. " run examples/quickstart.lua 0x9999999999999999999999999999999999999999")
+    local code, _, err = run(BIN .. " run examples/quickstart.lua 0x9999999999999999999999999999999999999999")
     assert.are.equal(1, code)
-    assert.matches("no user has the wallet", out)
+    assert.matches("no user has the wallet", err)
   end)
 end)
