@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 ENIGMA = $(BUILD)/enigma
 
-.PHONY: all bootstrap build run test bench asan clean
+.PHONY: all bootstrap build run test bench asan valgrind clean
 
 all: build
 
@@ -39,3 +39,13 @@ asan: bootstrap
 clean:
 	-$(ENIGMA) db stop 2>/dev/null
 	rm -rf $(BUILD) build-asan
+
+# The C unit tests under valgrind's leak checker, against the test cluster.
+valgrind: build
+	ENIGMA_HOME=$(BUILD)/test-home $(ENIGMA) db start
+	@set -e; for t in $(BUILD)/*_test; do \
+	  echo "valgrind $$t"; \
+	  ENIGMA_HOME=$(BUILD)/test-home valgrind -q --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t; \
+	done
+	ENIGMA_HOME=$(BUILD)/test-home $(ENIGMA) db stop
