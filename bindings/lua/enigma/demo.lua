@@ -48,10 +48,10 @@ local function weighted(list)
   end
 end
 
-local function hex(n) -- n random hex digits, n a multiple of 8
-  local parts = {}
-  for i = 1, n // 8 do parts[i] = format("%08x", random(0, 0xffffffff)) end
-  return table.concat(parts)
+-- n random hex digits (n = 32, 40 or 64): math.random(0) gives 64 random bits.
+local function hex(n)
+  local h = format("%016x%016x%016x%016x", random(0), random(0), random(0), random(0))
+  return n == 64 and h or h:sub(1, n)
 end
 
 local function uuid()
