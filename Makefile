@@ -15,7 +15,7 @@ $(BUILD)/CMakeCache.txt: | bootstrap
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENIGMA_WERROR=ON
 
 build: bootstrap $(BUILD)/CMakeCache.txt
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 
 run: build
 	$(ENIGMA) db start

@@ -3,11 +3,14 @@
  *
  *   local db = enigma.db.connect([url])       -- or nil, message, code
  *   db:query(sql, ...)   --> rows (rows[i].column, rows.columns) | nil, message, sqlstate
+ *                            (rows.columns is shared by the results of one
+ *                            statement: read it, do not change it)
  *   db:exec(sql, ...)    --> affected row count                   | nil, message, sqlstate
  *   db:transaction(fn)   --> fn's results; rollback and re-raise on error
  *   db:as_user(claims, fn)
  *   db:copy(sql, function(put) put(a, b, ...) end) --> rows stored
  *   db:run_script(sql)   --> true: several statements, no parameters
+ *   db:in_transaction()  --> whether a transaction is open on the connection
  *   db:close()
  *
  * Misuse (bad arguments, a closed connection, a wrong parameter count)
@@ -30,7 +33,16 @@
 typedef struct conn {
     enigma_db *db;       /* NULL once closed */
     int depth;           /* open transaction() / as_user() levels */
+    PGresult *converting; /* the result being turned into Lua values: if that
+                             raises, the next call (or close) frees it */
+    int ncached;         /* statements in the column-name cache */
 } conn;
+
+/* Distinct statements whose column names a connection keeps. */
+#define COLUMN_CACHE_MAX 256
+
+/* Most statements have few parameters: their text pointers stay on the C stack. */
+#define STACK_PARAMS 32
 
 static conn *check_conn(lua_State *L, int idx)
 {
@@ -38,6 +50,10 @@ static conn *check_conn(lua_State *L, int idx)
 
     if (c->db == NULL)
         luaL_error(L, "attempt to use a closed database connection");
+    if (c->converting != NULL) {
+        PQclear(c->converting);
+        c->converting = NULL;
+    }
     return c;
 }
 
@@ -56,8 +72,6 @@ static void push_error_object(lua_State *L, const enigma_error *err)
 /* Returns nil, message, code -- or raises, inside a transaction. */
 static int fail(lua_State *L, conn *c, const enigma_error *err)
 {
-    if (strcmp(err->code, "EPARAMS") == 0)
-        return luaL_error(L, "%s", err->message);
     if (c != NULL && c->depth > 0) {
         push_error_object(L, err);
         return lua_error(L);
@@ -76,34 +90,76 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
+/*
+ * The column-name table of a statement's results, from the connection's
+ * cache (uservalue 1: sql -> names) when the result still has those
+ * columns, else made and cached. Pushes it.
+ */
+static void push_columns(lua_State *L, conn *c, int connidx, int sqlidx, const PGresult *res)
+{
+    int ncols = PQnfields(res), j, fresh = 0;
+
+    lua_getiuservalue(L, connidx, 1);
+    lua_pushvalue(L, sqlidx);
+    if (lua_rawget(L, -2) == LUA_TTABLE && (int)lua_rawlen(L, -1) == ncols) {
+        for (j = 0; j < ncols && !fresh; j++) {
+            lua_rawgeti(L, -1, j + 1);
+            fresh = strcmp(lua_tostring(L, -1), PQfname(res, j)) != 0;
+            lua_pop(L, 1);
+        }
+    } else {
+        fresh = 1;
+    }
+    if (fresh) {
+        lua_pop(L, 1);
+        if (++c->ncached > COLUMN_CACHE_MAX) {   /* dynamic SQL: start over */
+            lua_newtable(L);
+            lua_replace(L, -2);
+            lua_pushvalue(L, -1);
+            lua_setiuservalue(L, connidx, 1);
+            c->ncached = 1;
+        }
+        lua_createtable(L, ncols, 0);
+        for (j = 0; j < ncols; j++) {
+            lua_pushstring(L, PQfname(res, j));
+            lua_rawseti(L, -2, j + 1);
+        }
+        lua_pushvalue(L, sqlidx);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_remove(L, -2);
+}
+
 /* rows = { {col = value, ...}, ..., columns = {"col", ...} } */
-static void push_rows(lua_State *L, const PGresult *res)
+static void push_rows(lua_State *L, conn *c, int connidx, int sqlidx, const PGresult *res)
 {
     int nrows = PQntuples(res), ncols = PQnfields(res), i, j;
-    int rows, columns;
+    int rows, names;
 
+    luaL_checkstack(L, ncols + 8, "too many result columns");
     lua_createtable(L, nrows, 1);
     rows = lua_gettop(L);
-    lua_createtable(L, ncols, 0);
-    columns = lua_gettop(L);
-    for (j = 0; j < ncols; j++) {
-        lua_pushstring(L, PQfname(res, j));
-        lua_rawseti(L, columns, j + 1);
-    }
+    push_columns(L, c, connidx, sqlidx, res);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, rows, "columns");
+    names = lua_gettop(L) + 1;          /* the names themselves, on the stack */
+    for (j = 0; j < ncols; j++)
+        lua_rawgeti(L, names - 1, j + 1);
     for (i = 0; i < nrows; i++) {
         lua_createtable(L, 0, ncols);
         for (j = 0; j < ncols; j++) {
-            lua_rawgeti(L, columns, j + 1);
+            lua_pushvalue(L, names + j);
             if (PQgetisnull(res, i, j))
                 lua_pushlightuserdata(L, NULL);
             else
                 enigma_lua_push_pgvalue(L, PQftype(res, j), PQgetvalue(res, i, j),
-                           (size_t)PQgetlength(res, i, j));
+                                        (size_t)PQgetlength(res, i, j));
             lua_rawset(L, -3);
         }
         lua_rawseti(L, rows, i + 1);
     }
-    lua_setfield(L, rows, "columns");
+    lua_settop(L, rows);
 }
 
 /* --- running statements ------------------------------------------------------------- */
@@ -115,7 +171,8 @@ static void push_rows(lua_State *L, const PGresult *res)
 static PGresult *run(lua_State *L, conn *c, int sqlidx, int first, enigma_error *err)
 {
     const char *sql = luaL_checkstring(L, sqlidx);
-    int nparams = lua_gettop(L) - first + 1, i, base;
+    int nparams = lua_gettop(L) - first + 1, i, base, texts;
+    const char *stack_values[STACK_PARAMS];
     const enigma_db_stmt *stmt;
     const char **values;
     PGresult *res;
@@ -132,48 +189,31 @@ static PGresult *run(lua_State *L, conn *c, int sqlidx, int first, enigma_error 
                    want == 1 ? "" : "s", nparams, nparams == 1 ? "was" : "were");
     }
     luaL_checkstack(L, nparams + 4, "too many query parameters");
-    values = lua_newuserdatauv(L, sizeof *values * (size_t)(nparams + 1), 0);
     base = lua_gettop(L);
+    values = nparams <= STACK_PARAMS ? stack_values
+                                     : lua_newuserdatauv(L, sizeof *values * (size_t)nparams, 0);
+    texts = lua_gettop(L) + 1;
     for (i = 0; i < nparams; i++) {
         enigma_lua_push_param(L, first + i, first + i - 1, enigma_db_stmt_paramtype(stmt, i));
-        values[i] = lua_tostring(L, base + 1 + i);   /* NULL for nil: SQL NULL */
+        values[i] = lua_tostring(L, texts + i);   /* NULL for nil: SQL NULL */
     }
     res = enigma_db_execute(c->db, sql, nparams, values, NULL, err);
-    lua_settop(L, base - 1);
+    lua_settop(L, base);
     return res;
-}
-
-/* A PGresult held by a userdata, so a Lua error while converting it cannot leak it. */
-static PGresult **guard_result(lua_State *L, PGresult *res)
-{
-    PGresult **slot = lua_newuserdatauv(L, sizeof *slot, 0);
-
-    *slot = res;
-    luaL_setmetatable(L, "enigma.db.result");
-    return slot;
-}
-
-static int result_gc(lua_State *L)
-{
-    PGresult **slot = lua_touserdata(L, 1);
-
-    PQclear(*slot);
-    *slot = NULL;
-    return 0;
 }
 
 static int conn_query(lua_State *L)
 {
     conn *c = check_conn(L, 1);
     enigma_error err;
-    PGresult *res = run(L, c, 2, 3, &err), **slot;
+    PGresult *res = run(L, c, 2, 3, &err);
 
     if (res == NULL)
         return fail(L, c, &err);
-    slot = guard_result(L, res);
-    push_rows(L, res);
+    c->converting = res;
+    push_rows(L, c, 1, 2, res);
+    c->converting = NULL;
     PQclear(res);
-    *slot = NULL;
     return 1;
 }
 
@@ -485,6 +525,8 @@ static int conn_close(lua_State *L)
 {
     conn *c = luaL_checkudata(L, 1, CONN_MT);
 
+    PQclear(c->converting);
+    c->converting = NULL;
     enigma_db_close(c->db);
     c->db = NULL;
     c->depth = 0;
@@ -517,9 +559,13 @@ static int db_connect(lua_State *L)
     enigma_error err;
 
     /* Made closed first, so a failure below leaves nothing half-open. */
-    c = lua_newuserdatauv(L, sizeof *c, 0);
+    c = lua_newuserdatauv(L, sizeof *c, 1);
     c->db = NULL;
     c->depth = 0;
+    c->converting = NULL;
+    c->ncached = 0;
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, 1);
     luaL_setmetatable(L, CONN_MT);
     c->db = enigma_db_connect(url, &err);
     if (c->db == NULL)
@@ -563,11 +609,6 @@ int luaopen_enigma_db(lua_State *L)
     luaL_newmetatable(L, ERROR_MT);
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");
-    lua_pop(L, 1);
-
-    luaL_newmetatable(L, "enigma.db.result");
-    lua_pushcfunction(L, result_gc);
-    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
 
     luaL_newlib(L, db_functions);

@@ -218,6 +218,13 @@ void enigma_lua_push_pgvalue(lua_State *L, unsigned oid, const char *text, size_
     unsigned elem;
 
     switch (oid) {
+    case ENIGMA_OID_TEXT:
+    case ENIGMA_OID_VARCHAR:
+    case ENIGMA_OID_BPCHAR:
+    case ENIGMA_OID_UUID:
+    case ENIGMA_OID_NAME:
+        lua_pushlstring(L, text, len);
+        return;
     case ENIGMA_OID_INT2:
     case ENIGMA_OID_INT4:
     case ENIGMA_OID_INT8:

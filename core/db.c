@@ -250,11 +250,16 @@ static enigma_db_stmt *cache_find(enigma_db *db, const char *sql, uint64_t hash)
 
 const enigma_db_stmt *enigma_db_prepare(enigma_db *db, const char *sql, enigma_error *err)
 {
-    uint64_t hash = fnv1a(sql);
-    enigma_db_stmt *s = cache_find(db, sql, hash);
+    uint64_t hash;
+    enigma_db_stmt *s;
     PGresult *res;
     int i;
 
+    /* A loop running one statement, and execute() after prepare(), hit this. */
+    if (db->newest != NULL && strcmp(db->newest->sql, sql) == 0)
+        return db->newest;
+    hash = fnv1a(sql);
+    s = cache_find(db, sql, hash);
     if (s != NULL) {
         if (db->newest != s) {
             lru_unlink(db, s);

@@ -125,6 +125,23 @@ describe("enigma.db", function()
       assert.are.equal(1, db:query("select 1 as x")[1].x)
     end)
 
+    it("follows a statement whose columns changed with the schema", function()
+      db:exec("create temp table shape (a int)")
+      db:exec("insert into shape values (1)")
+      assert.are.same({ "a" }, db:query("select * from shape").columns)
+      db:exec("alter table shape add column b text default 'x'")
+      local rows = db:query("select * from shape")
+      assert.are.same({ "a", "b" }, rows.columns)
+      assert.are.equal("x", rows[1].b)
+    end)
+
+    it("takes many parameters", function()
+      local marks, values = {}, {}
+      for i = 1, 40 do marks[i] = "$" .. i .. "::int"; values[i] = i end
+      local rows = db:query("select " .. table.concat(marks, " + ") .. " as total", table.unpack(values))
+      assert.are.equal(820, rows[1].total)
+    end)
+
     it("reuses prepared statements across calls", function()
       for i = 1, 5 do db:query("select $1::int as x /* cache probe */", i) end
       local n = db:query("select count(*)::int as n from pg_prepared_statements where statement like $1",

@@ -43,6 +43,37 @@ describe("schema", function()
     end
   end)
 
+  it("has the seed's indexes, less the duplicates E12 and E29 drop", function()
+    local kept = {
+      "idx_ai_agents_type_active", "idx_ai_agents_reputation", "idx_ai_agents_execution_time",
+      "idx_ai_agents_yield", "idx_ai_agents_search", "idx_pool_stats_type_chain",
+      "idx_pool_stats_privacy_score", "idx_pool_stats_volume_24h", "idx_deposits_user_wallet",
+      "idx_deposits_status", "idx_deposits_created", "idx_deposits_privacy_level", "idx_deposits_active",
+      "idx_stealth_addresses_wallet", "idx_stealth_addresses_used", "idx_stealth_addresses_commitment",
+      "idx_stealth_addresses_metadata", "idx_transactions_wallet_status", "idx_transactions_type_created",
+      "idx_transactions_hash", "idx_transactions_block", "idx_transactions_agent",
+      "idx_transactions_privacy_time", "idx_transactions_token_amount", "idx_transactions_metadata",
+      "idx_transactions_tags", "idx_user_agents_agent", "idx_user_agents_performance",
+      "idx_agent_leaderboard_ranking", "idx_deposits_privacy_time_amount", "idx_agents_active_optimized",
+      "idx_user_agents_active_users",
+    }
+    for _, name in ipairs(kept) do
+      assert.are.equal(1, #db:query("select 1 from pg_indexes where schemaname = 'public' and indexname = $1", name), name)
+    end
+    -- duplicates of a UNIQUE index, of a generated column, or of a wider index
+    for _, name in ipairs({ "idx_deposits_commitment", "idx_stealth_addresses_stealth", "idx_pool_privacy_score",
+                            "idx_user_agents_user", "idx_transactions_user_privacy_status" }) do
+      assert.are.equal(0, #db:query("select 1 from pg_indexes where indexname = $1", name), name)
+    end
+    -- E29: the foreign keys it names are indexed
+    for _, t in ipairs({ "transactions", "user_portfolios" }) do
+      local n = db:query([[select count(*)::int as n from pg_index i join pg_attribute a
+                             on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                            where i.indrelid = to_regclass($1) and a.attname = 'user_id']], t)[1].n
+      assert.is_true(n > 0, t)
+    end
+  end)
+
   it("has the seed's roles and the auth shim", function()
     for _, role in ipairs({ "anon", "authenticated", "service_role", "app_service_role",
                             "analytics_readonly", "agent_executor" }) do

@@ -210,7 +210,7 @@ SELECT v.id::uuid, v.wallet, v.chain_id,
 ON CONFLICT DO NOTHING;
 
 -- ---------------------------------------------------------------------------------------------
--- stealth_addresses (lower-case addresses; the keys are clearly fake placeholders)
+-- stealth_addresses (lower-case addresses; the keys are fake demo values, not real keys)
 -- ---------------------------------------------------------------------------------------------
 INSERT INTO stealth_addresses (id, user_wallet, original_address, chain_id, stealth_address, viewing_key,
                                spending_key_encrypted, ephemeral_public_key, zk_proof_commitment,
@@ -220,7 +220,7 @@ INSERT INTO stealth_addresses (id, user_wallet, original_address, chain_id, stea
 SELECT v.id::uuid, v.wallet, v.wallet, v.chain_id,
        '0x' || substr(encode(sha256(convert_to('enigma-demo:stealth:' || v.id, 'UTF8')), 'hex'), 1, 40),
        '0x' || encode(sha256(convert_to('enigma-demo:viewing-key:' || v.id, 'UTF8')), 'hex'),
-       'demo-placeholder-not-a-sealed-key:' || encode(sha256(convert_to('enigma-demo:spending:' || v.id, 'UTF8')), 'base64'),
+       'demo-not-a-sealed-key:' || encode(sha256(convert_to('enigma-demo:spending:' || v.id, 'UTF8')), 'base64'),
        '0x02' || encode(sha256(convert_to('enigma-demo:ephemeral:' || v.id, 'UTF8')), 'hex'),
        '0x' || encode(sha256(convert_to('enigma-demo:stealth-commitment:' || v.id, 'UTF8')), 'hex'),
        substr(encode(sha256(convert_to('enigma-demo:shared-secret:' || v.id, 'UTF8')), 'hex'), 1, 64),
