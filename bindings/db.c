@@ -194,7 +194,7 @@ static PGresult *run(lua_State *L, conn *c, int sqlidx, int first, enigma_error 
                                      : lua_newuserdatauv(L, sizeof *values * (size_t)nparams, 0);
     texts = lua_gettop(L) + 1;
     for (i = 0; i < nparams; i++) {
-        enigma_lua_push_param(L, first + i, first + i - 1, enigma_db_stmt_paramtype(stmt, i));
+        enigma_lua_push_param(L, first + i, first + i, enigma_db_stmt_paramtype(stmt, i));
         values[i] = lua_tostring(L, texts + i);   /* NULL for nil: SQL NULL */
     }
     res = enigma_db_execute(c->db, sql, nparams, values, NULL, err);

@@ -97,9 +97,11 @@ describe("enigma.db", function()
         "the statement takes 0 parameters but 1 was given")
     end)
 
-    it("raises on values that have no SQL form", function()
-      assert.has_error(function() db:query("select $1::text", print) end)
-      assert.has_error(function() db:query("select $1::text", "a\0b") end)
+    it("raises on values that have no SQL form, naming the argument", function()
+      assert.has_error(function() db:query("select $1::text, $2::text", "ok", print) end,
+        "bad argument #3 to 'query' (a function cannot be a query parameter)")
+      assert.has_error(function() db:query("select $1::text", "a\0b") end,
+        "bad argument #2 to 'query' (string contains a zero byte; send binary data to a bytea column)")
     end)
 
     it("returns nil, message, sqlstate when the server rejects a value", function()

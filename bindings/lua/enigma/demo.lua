@@ -60,7 +60,25 @@ local function uuid()
     8 + random(0, 3), h:sub(18, 20), h:sub(21, 32))
 end
 
-local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", floor(t)) end
+-- ISO-8601 UTC text of a time in seconds. Built from cached day and
+-- time-of-day strings: os.date for every timestamp of a million rows costs
+-- more than the rest of a row.
+local day_text, second_text = {}, {}
+local function iso(t)
+  t = floor(t)
+  local day, second = t // DAY, t % DAY
+  local d = day_text[day]
+  if not d then
+    d = os.date("!%Y-%m-%d", day * DAY)
+    day_text[day] = d
+  end
+  local s = second_text[second]
+  if not s then
+    s = format("T%02d:%02d:%02dZ", second // 3600, second // 60 % 60, second % 60)
+    second_text[second] = s
+  end
+  return d .. s
+end
 
 -- An amount between lo and hi, log-uniform, with 6 decimals (exact text).
 local function amount(lo, hi)
@@ -201,10 +219,11 @@ local function gen_transactions(db, opts, users, agents, now)
       local u, token, tx = users[random(#users)], pick_token(), pick_type()
       local status = pick_status()[1]
       local created = now - random() * days * DAY
-      local amt = amount(0.01, 100)
+      local value = 0.01 * 10000 ^ random()       -- 0.01 to 100, log-uniform
+      local amt = format("%.6f", value)
       local gas, gwei = random(21000, 300000), format("%.3f", 2 + random() * 60)
       local agent = (tx[2] == "defi" or tx[2] == "agent") and #agents > 0 and agents[random(#agents)] or nil
-      put(u.id, u.wallet, tx[1], tx[2], amt, token[2], token[1], format("%.6f", amt * token[3]),
+      put(u.id, u.wallet, tx[1], tx[2], amt, token[2], token[1], format("%.6f", value * token[3]),
         pick_level()[1], format("%.2f", random() * 100), "0x" .. hex(64),
         17000000 + floor((created - (now - 400 * DAY)) / 12), gas, gwei,
         format("%.9f", gas * gwei * 1e-9), status, status == "confirmed" and random(12, 500) or 0,
