@@ -14,7 +14,8 @@ int enigma_cmd_run(int argc, char **argv);
 int enigma_cmd_migrate(int argc, char **argv);
 int enigma_cmd_db(int argc, char **argv);
 
-/* A Lua state with the standard libraries and the enigma package preloaded. */
+/* A Lua state with the standard libraries and the enigma package preloaded;
+ * close it with enigma_host_alloc_close (bindings/host/alloc.h). */
 lua_State *enigma_host_newstate(void);
 
 /* Calls the function below `nargs` arguments with a traceback handler; on an

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bindings/binding.h"
+#include "bindings/host/alloc.h"
 #include "bindings/host/host.h"
 
 static const char run_usage[] =
@@ -19,7 +20,7 @@ static const char run_usage[] =
 
 lua_State *enigma_host_newstate(void)
 {
-    lua_State *L = luaL_newstate();
+    lua_State *L = enigma_host_alloc_newstate();
 
     if (L == NULL)
         return NULL;
@@ -99,12 +100,12 @@ int enigma_cmd_run(int argc, char **argv)
 
     if (luaL_loadfile(L, argv[first]) != LUA_OK) {
         fprintf(stderr, "enigma: %s\n", lua_tostring(L, -1));
-        lua_close(L);
+        enigma_host_alloc_close(L);
         return 1;
     }
     for (i = first + 1; i < argc; i++)
         lua_pushstring(L, argv[i]);
     status = enigma_host_pcall(L, argc - first - 1, 0);
-    lua_close(L);
+    enigma_host_alloc_close(L);
     return status == LUA_OK ? 0 : 1;
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bindings/binding.h"
+#include "bindings/host/alloc.h"
 
 static double clock_seconds(clockid_t clock)
 {
@@ -101,7 +102,7 @@ static int roundtrip(const char *conninfo, const char *sql, long n, int rounds, 
                      char **params)
 {
     PGconn *conn = PQconnectdb(conninfo);
-    lua_State *L = luaL_newstate();
+    lua_State *L = enigma_host_alloc_newstate();   /* as `enigma run` makes it */
     PGresult *res;
     int i;
 
@@ -157,7 +158,7 @@ static int roundtrip(const char *conninfo, const char *sql, long n, int rounds, 
         }
         printf("%.6f %.6f %.6f %.6f\n", ours, raw, ours_cpu, raw_cpu);
     }
-    lua_close(L);
+    enigma_host_alloc_close(L);
     PQfinish(conn);
     return 0;
 }
