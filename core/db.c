@@ -22,7 +22,6 @@ struct enigma_db_stmt {
 
 struct enigma_db {
     PGconn *conn;
-    char *conninfo;
     enigma_db_stmt *buckets[STMT_BUCKETS];
     enigma_db_stmt *newest, *oldest;
     int nstmts;
@@ -86,7 +85,7 @@ static void drop_notice(void *arg, const char *message)
     (void)message;
 }
 
-static int default_conninfo(char *buf, size_t size, enigma_error *err)
+int enigma_db_default_conninfo(char *buf, size_t size, enigma_error *err)
 {
     const char *url = getenv("ENIGMA_DATABASE_URL");
     enigma_pgcluster cluster;
@@ -119,7 +118,7 @@ enigma_db *enigma_db_connect(const char *url, enigma_error *err)
     enigma_db *db;
 
     if (url == NULL) {
-        if (default_conninfo(fallback, sizeof fallback, err) < 0)
+        if (enigma_db_default_conninfo(fallback, sizeof fallback, err) < 0)
             return NULL;
         url = fallback;
     }
@@ -133,8 +132,7 @@ enigma_db *enigma_db_connect(const char *url, enigma_error *err)
     PQconninfoFree(opts);
 
     db = calloc(1, sizeof *db);
-    if (db == NULL || (db->conninfo = strdup(url)) == NULL) {
-        free(db);
+    if (db == NULL) {
         enigma_error_set(err, "ENOMEM", "out of memory");
         return NULL;
     }
@@ -173,13 +171,7 @@ void enigma_db_close(enigma_db *db)
     free(db->stale);
     free(db->copy_buf);
     PQfinish(db->conn);
-    free(db->conninfo);
     free(db);
-}
-
-const char *enigma_db_conninfo(const enigma_db *db)
-{
-    return db->conninfo;
 }
 
 PGconn *enigma_db_pgconn(enigma_db *db)

@@ -34,9 +34,12 @@ enigma_db *enigma_db_connect(const char *url, enigma_error *err);
 /* Closes the connection and frees everything it owns. NULL is a no-op. */
 void enigma_db_close(enigma_db *db);
 
-/* The conninfo this connection was opened with (owned by db). For messages:
- * passwords are not in it only if they were not in the URL. */
-const char *enigma_db_conninfo(const enigma_db *db);
+/*
+ * Writes the default connection string into buf, by the rule
+ * enigma_db_connect(NULL) follows; "" means libpq's own PG* variables. For
+ * the embedded cluster it starts the server first. Returns 0, or -1.
+ */
+int enigma_db_default_conninfo(char *buf, size_t size, enigma_error *err);
 
 /* The underlying libpq connection, owned by db (for PQtransactionStatus,
  * PQserverVersion, sockets). Never NULL for an open connection. */

@@ -2,7 +2,6 @@
  * enigma db start|stop|status|url|psql, and enigma migrate [--status].
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,8 +20,8 @@ static const char db_usage[] =
     "  status   say whether it is uninitialised, stopped or running (exit 0\n"
     "           when running, 3 otherwise)\n"
     "  url      print a superuser connection string for it (psql accepts it)\n"
-    "  psql     run psql against the default database (the embedded cluster,\n"
-    "           or $ENIGMA_DATABASE_URL / $DATABASE_URL when set)\n"
+    "  psql     run psql against the default database (the one `enigma run`\n"
+    "           scripts connect to: see `enigma --help`)\n"
     "It listens on a unix socket in $ENIGMA_HOME/run only, never on TCP. Run as\n"
     "root, its server runs as the `postgres` system user.\n";
 
@@ -106,42 +105,20 @@ static int db_url(void)
     return 0;
 }
 
-/* The default database's URL, starting the embedded cluster when it is the default. */
-static int default_url(char *buf, size_t size)
-{
-    const char *env = getenv("ENIGMA_DATABASE_URL");
-    enigma_pgcluster c;
-    enigma_error err;
-
-    if (env == NULL || *env == '\0')
-        env = getenv("DATABASE_URL");
-    if (env != NULL && *env != '\0') {
-        snprintf(buf, size, "%s", env);
-        return 0;
-    }
-    if (open_cluster(&c))
-        return 1;
-    if (enigma_pgcluster_start(&c, &err) < 0)
-        return report(&err);
-    if (enigma_pgcluster_url(&c, NULL, buf, size) < 0) {
-        fprintf(stderr, "enigma: the path %s is too long for a connection string\n", c.home);
-        return 1;
-    }
-    return 0;
-}
-
 static int db_psql(int argc, char **argv)
 {
     char url[4096];
     char *args[256];
+    enigma_error err;
     int i, n = 0;
 
     if (argc > 250)
         return enigma_host_usage_error("db", "too many psql arguments");
-    if (default_url(url, sizeof url))
-        return 1;
+    if (enigma_db_default_conninfo(url, sizeof url, &err) < 0)
+        return report(&err);
     args[n++] = "psql";
-    args[n++] = url;
+    if (url[0] != '\0')            /* "": psql reads the PG* variables itself */
+        args[n++] = url;
     for (i = 0; i < argc; i++)
         args[n++] = argv[i];
     args[n] = NULL;
