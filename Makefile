@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 ENIGMA = $(BUILD)/enigma
 
-.PHONY: all bootstrap build run test bench asan valgrind clean
+.PHONY: all bootstrap build run test bench asan valgrind fuzz clean
 
 all: build
 
@@ -36,9 +36,24 @@ asan: bootstrap
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS)
 
+# Every parser under libFuzzer with ASan/UBSan, FUZZ_SECONDS each (clang, installed here).
+# New inputs go to build-fuzz/corpus/, never into the checked-in seeds.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@ENIGMA_EXTRA_PACKAGES="clang libclang-rt-14-dev" sh tools/bootstrap.sh
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENIGMA_FUZZ=ON
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_hex fuzz_pubkey fuzz_note fuzz_seal fuzz_keystore
+	@set -e; for f in build-fuzz/fuzz_*; do \
+	  p=$${f##*/fuzz_}; mkdir -p build-fuzz/corpus/$$p build-fuzz/crashes/$$p; \
+	  echo "fuzz $$p: $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/$$p/ \
+	    build-fuzz/corpus/$$p spec/fuzz/corpus/$$p 2>&1 | grep -E 'stat::number_of_executed_units|Done|ERROR|SUMMARY' || true; \
+	  echo "  crashes: $$(ls build-fuzz/crashes/$$p | wc -l)"; \
+	done
+
 clean:
 	-$(ENIGMA) db stop 2>/dev/null
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 # The C unit tests under valgrind's leak checker, against the test cluster.
 valgrind: build

@@ -8,12 +8,20 @@
 
 #include <lua.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct enigma_error;
 
 /* Each module's opener; bindings/enigma.c assembles the package from them. */
 int luaopen_enigma(lua_State *L);
 int luaopen_enigma_db(lua_State *L);
 int luaopen_enigma_decimal(lua_State *L);
 int luaopen_enigma_json(lua_State *L);
+int luaopen_enigma_crypto(lua_State *L);
+int luaopen_enigma_crypto_stealth(lua_State *L);
+int luaopen_enigma_crypto_note(lua_State *L);
+int luaopen_enigma_crypto_seal(lua_State *L);
+int luaopen_enigma_crypto_keystore(lua_State *L);
 
 /* Pushes the JSON text of the value at idx (integers and decimals exact);
  * raises on values JSON cannot hold. Implemented in bindings/json.c. */
@@ -37,5 +45,34 @@ void enigma_lua_decimal_push(lua_State *L, const char *text, size_t len);
 
 /* 1 if the value at `idx` is an enigma.decimal, else 0. Never raises. */
 int enigma_lua_isdecimal(lua_State *L, int idx);
+
+/* ---- crypto (bindings/crypto.c) ---- */
+
+/* The registry name of the private-key userdata's metatable. */
+#define ENIGMA_KEY_MT "enigma.crypto.key"
+
+/* Raises an enigma.crypto.error object {message, code} made from `err`.
+ * Declared int so a binding can `return enigma_lua_crypto_error(L, &err);`. */
+int enigma_lua_crypto_error(lua_State *L, const struct enigma_error *err);
+
+/* Pushes a new private-key userdata and returns its 32 bytes of guarded
+ * memory for the caller to fill. Raises if guarded memory runs out. */
+uint8_t *enigma_lua_key_new(lua_State *L);
+
+/* The private key at `idx`: a key userdata, or a hex string, which is
+ * validated, copied into a new key userdata and replaces the argument (so
+ * the bytes stay alive, in guarded memory, while the argument is on the
+ * stack). Raises for anything else or an invalid key. */
+const uint8_t *enigma_lua_key_arg(lua_State *L, int idx);
+
+/* If the value at `idx` is a private key, pushes a "secret text" userdata
+ * holding its "0x" + 64 hex in guarded memory, for use as a query parameter
+ * without ever making a Lua string of it, and returns that text; else
+ * returns NULL and pushes nothing. enigma_lua_secret_text_wipe(L, idx) wipes
+ * such a userdata at once (the GC would, later). */
+const char *enigma_lua_key_push_text(lua_State *L, int idx);
+void enigma_lua_secret_text_wipe(lua_State *L, int idx);
+/* The text of a secret-text userdata at `idx`, or NULL if it is not one. */
+const char *enigma_lua_secret_text(lua_State *L, int idx);
 
 #endif

@@ -171,7 +171,7 @@ static void push_rows(lua_State *L, conn *c, int connidx, int sqlidx, const PGre
 static PGresult *run(lua_State *L, conn *c, int sqlidx, int first, enigma_error *err)
 {
     const char *sql = luaL_checkstring(L, sqlidx);
-    int nparams = lua_gettop(L) - first + 1, i, base, texts;
+    int nparams = lua_gettop(L) - first + 1, i, base, texts, secrets = 0;
     const char *stack_values[STACK_PARAMS];
     const enigma_db_stmt *stmt;
     const char **values;
@@ -195,9 +195,16 @@ static PGresult *run(lua_State *L, conn *c, int sqlidx, int first, enigma_error 
     texts = lua_gettop(L) + 1;
     for (i = 0; i < nparams; i++) {
         enigma_lua_push_param(L, first + i, first + i, enigma_db_stmt_paramtype(stmt, i));
-        values[i] = lua_tostring(L, texts + i);   /* NULL for nil: SQL NULL */
+        if (lua_type(L, texts + i) == LUA_TUSERDATA) {
+            values[i] = enigma_lua_secret_text(L, texts + i); /* a private key's hex */
+            secrets = 1;
+        } else {
+            values[i] = lua_tostring(L, texts + i); /* NULL for nil: SQL NULL */
+        }
     }
     res = enigma_db_execute(c->db, sql, nparams, values, NULL, err);
+    for (i = 0; secrets && i < nparams; i++)
+        enigma_lua_secret_text_wipe(L, texts + i);
     lua_settop(L, base);
     return res;
 }

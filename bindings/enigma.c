@@ -1,5 +1,5 @@
 /*
- * The `enigma` package: the C modules (db, decimal, json) plus the pure-Lua
+ * The `enigma` package: the C modules (db, decimal, json, crypto) plus the pure-Lua
  * half in bindings/lua/enigma/, loaded on first use (enigma.format ->
  * require "enigma.format").
  */
@@ -72,6 +72,7 @@ int luaopen_enigma(lua_State *L)
     add_module(L, "enigma.db", "db", luaopen_enigma_db);
     add_module(L, "enigma.decimal", "decimal", luaopen_enigma_decimal);
     add_module(L, "enigma.json", "json", luaopen_enigma_json);
+    add_module(L, "enigma.crypto", "crypto", luaopen_enigma_crypto);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, ENIGMA_VERSION);

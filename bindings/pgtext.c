@@ -136,6 +136,8 @@ void enigma_lua_push_param(lua_State *L, int idx, int argn, unsigned oid)
             luaL_tolstring(L, idx, NULL);
             return;
         }
+        if (enigma_lua_key_push_text(L, idx) != NULL)
+            return; /* a private key: its hex, in guarded memory, never a Lua string */
         luaL_argerror(L, argn, lua_pushfstring(L, "a %s cannot be a query parameter",
                                                luaL_typename(L, idx)));
     }

@@ -154,15 +154,19 @@ describe("schema", function()
     end)
   end)
 
-  it("archives completed deposits older than two years (E09)", function()
+  it("archives spent deposits older than two years, never unspent ones (E09, 011)", function()
     scratch(function(tx)
       tx:exec([[insert into privacy_deposits (user_wallet, amount, privacy_level, anonymity_set,
                   commitment_hash, nullifier_hash, status, processed_at)
                 values ('0x1111111111111111111111111111111111111111', 1, 'standard', 10,
-                        'c-old', 'n-old', 'completed', now() - interval '3 years')]])
+                        'c-old', 'n-old', 'withdrawn', now() - interval '3 years'),
+                       ('0x1111111111111111111111111111111111111111', 1, 'standard', 10,
+                        'c-unspent', 'n-unspent', 'completed', now() - interval '3 years')]])
       tx:exec("select archive_old_deposits()")
       assert.are.equal(0, #tx:query("select 1 from privacy_deposits where commitment_hash = 'c-old'"))
       assert.are.equal(1, #tx:query("select 1 from privacy_deposits_archive where commitment_hash = 'c-old'"))
+      -- a completed deposit still belongs to its note: it stays where a withdrawal finds it
+      assert.are.equal(1, #tx:query("select 1 from privacy_deposits where commitment_hash = 'c-unspent'"))
     end)
   end)
 

@@ -77,3 +77,22 @@ foreach(src ${ENIGMA_SPECS})
     enigma_test(lua/${name} NODB LUA COMMAND lua5.4 /usr/bin/busted --output=utfTerminal ${src})
   endif()
 endforeach()
+
+# Fuzz targets: spec/fuzz/fuzz_<parser>.c. In every build each is linked with
+# spec/fuzz/driver.c and run over its seeds (spec/fuzz/corpus/<parser>/) and
+# their mutations; with -DENIGMA_FUZZ=ON (clang) they are libFuzzer fuzzers
+# instead: build/fuzz_<parser> spec/fuzz/corpus/<parser> -max_total_time=60.
+file(GLOB ENIGMA_FUZZ_TARGETS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/spec/fuzz/fuzz_*.c)
+foreach(src ${ENIGMA_FUZZ_TARGETS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REGEX REPLACE "^fuzz_" "" parser ${name})
+  if(ENIGMA_FUZZ)
+    add_executable(${name} ${src})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/spec/fuzz/driver.c)
+    enigma_test(fuzz/${parser} NODB COMMAND ${name} ${CMAKE_SOURCE_DIR}/spec/fuzz/corpus/${parser})
+  endif()
+  target_link_libraries(${name} PRIVATE enigma_core)
+endforeach()

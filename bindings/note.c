@@ -1,0 +1,197 @@
+/*
+ * enigma.crypto.note: deposit notes, over core/crypto/note.h.
+ *
+ *   new{ amount, token, chain_id } -> note   (random nullifier and secret)
+ *   parse(text)                    -> note   (raises EFORMAT / ECHECKSUM)
+ *   note.amount, note.token, note.chain_id   (canonical amount string,
+ *                                             lowercase 0x token, integer)
+ *   note:commitment(), note:nullifier_hash() -> "0x" + 64 hex
+ *   note:text()                    -> "enigma-note-v1-..." (the secret itself)
+ *   note:wipe()                    (also on __gc and __close)
+ *
+ * A note userdata keeps its enigma_note in guarded memory; tostring is
+ * redacted.
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <string.h>
+
+#include "bindings/binding.h"
+#include "core/crypto/crypto.h"
+#include "core/crypto/note.h"
+
+#define NOTE_MT "enigma.crypto.note"
+
+typedef struct note_ud {
+    enigma_note *note; /* guarded memory; NULL once wiped */
+} note_ud;
+
+static enigma_note *new_note(lua_State *L)
+{
+    note_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->note = NULL;
+    luaL_setmetatable(L, NOTE_MT);
+    u->note = enigma_secret_alloc(sizeof *u->note);
+    if (u->note == NULL)
+        luaL_error(L, "out of guarded memory for a note");
+    return u->note;
+}
+
+static enigma_note *check_note(lua_State *L, int idx)
+{
+    note_ud *u = luaL_checkudata(L, idx, NOTE_MT);
+    if (u->note == NULL)
+        luaL_error(L, "attempt to use a wiped note");
+    return u->note;
+}
+
+static int note_wipe(lua_State *L)
+{
+    note_ud *u = luaL_checkudata(L, 1, NOTE_MT);
+    enigma_secret_free(u->note);
+    u->note = NULL;
+    return 0;
+}
+
+/* note.new{ amount = "1.5" | decimal | integer, token = "0x...", chain_id = 1 } */
+static int note_new(lua_State *L)
+{
+    uint8_t token[ENIGMA_ADDRESS_BYTES] = {0};
+    enigma_error err;
+    size_t len;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    /* Floats are refused: 0.1 + 0.2 is not an amount anyone meant. */
+    lua_getfield(L, 1, "amount");
+    if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1))
+        return luaL_error(L, "note.new: amount must be a string, an integer or an enigma.decimal, "
+                             "not a float");
+    if (lua_isnil(L, -1))
+        return luaL_error(L, "note.new: amount is required");
+    luaL_tolstring(L, -1, &len); /* index 3 */
+
+    lua_getfield(L, 1, "token");
+    if (!lua_isnil(L, -1)) {
+        const char *text = luaL_checklstring(L, -1, &len);
+        if (enigma_address_parse(token, text, len, &err) < 0) {
+            enigma_error_append(&err, " (the note's token)");
+            return enigma_lua_crypto_error(L, &err);
+        }
+    }
+    lua_getfield(L, 1, "chain_id");
+    lua_Integer chain = lua_isnil(L, -1) ? 1 : luaL_checkinteger(L, -1);
+    if (chain <= 0)
+        return luaL_error(L, "note.new: chain_id must be a positive integer");
+
+    size_t amount_len;
+    const char *amount = lua_tolstring(L, 3, &amount_len); /* the tostring'd amount */
+    enigma_note *note = new_note(L);
+    if (enigma_note_new(note, amount, amount_len, token, (uint64_t)chain, &err) < 0)
+        return enigma_lua_crypto_error(L, &err);
+    return 1;
+}
+
+static int note_parse(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    enigma_error err;
+    enigma_note *note = new_note(L);
+    if (enigma_note_parse(note, text, len, &err) < 0)
+        return enigma_lua_crypto_error(L, &err);
+    return 1;
+}
+
+static void push_hash(lua_State *L, const uint8_t hash[ENIGMA_NOTE_HASH_BYTES])
+{
+    char hex[2 * ENIGMA_NOTE_HASH_BYTES + 3];
+    lua_pushlstring(L, hex, enigma_hex_encode(hex, hash, ENIGMA_NOTE_HASH_BYTES, 1));
+}
+
+static int note_commitment(lua_State *L)
+{
+    uint8_t hash[ENIGMA_NOTE_HASH_BYTES];
+    enigma_note_commitment(check_note(L, 1), hash);
+    push_hash(L, hash);
+    return 1;
+}
+
+static int note_nullifier_hash(lua_State *L)
+{
+    uint8_t hash[ENIGMA_NOTE_HASH_BYTES];
+    enigma_note_nullifier_hash(check_note(L, 1), hash);
+    push_hash(L, hash);
+    return 1;
+}
+
+static int note_text(lua_State *L)
+{
+    char text[ENIGMA_NOTE_TEXT_MAX];
+    size_t len = enigma_note_format(text, check_note(L, 1));
+    lua_pushlstring(L, text, len);
+    enigma_crypto_wipe(text, sizeof text);
+    return 1;
+}
+
+static int note_tostring(lua_State *L)
+{
+    note_ud *u = luaL_checkudata(L, 1, NOTE_MT);
+    if (u->note == NULL)
+        lua_pushliteral(L, "enigma.crypto.note (wiped)");
+    else
+        lua_pushfstring(L, "enigma.crypto.note (redacted; %s on chain %d)", u->note->amount,
+                        (int)u->note->chain_id);
+    return 1;
+}
+
+static const luaL_Reg note_methods[] = {
+    {"commitment", note_commitment},
+    {"nullifier_hash", note_nullifier_hash},
+    {"text", note_text},
+    {"wipe", note_wipe},
+    {NULL, NULL}
+};
+
+/* note.amount / note.token / note.chain_id, then the methods. */
+static int note_index(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 2);
+    if (strcmp(name, "amount") == 0) {
+        lua_pushstring(L, check_note(L, 1)->amount);
+    } else if (strcmp(name, "token") == 0) {
+        char hex[2 * ENIGMA_ADDRESS_BYTES + 3];
+        lua_pushstring(L, (enigma_hex_encode(hex, check_note(L, 1)->token, ENIGMA_ADDRESS_BYTES, 1), hex));
+    } else if (strcmp(name, "chain_id") == 0) {
+        lua_pushinteger(L, (lua_Integer)check_note(L, 1)->chain_id);
+    } else {
+        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_getfield(L, -1, name);
+    }
+    return 1;
+}
+
+static const luaL_Reg note_functions[] = {
+    {"new", note_new},
+    {"parse", note_parse},
+    {NULL, NULL}
+};
+
+int luaopen_enigma_crypto_note(lua_State *L)
+{
+    luaL_newmetatable(L, NOTE_MT);
+    lua_pushcfunction(L, note_wipe);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, note_wipe);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, note_tostring);
+    lua_setfield(L, -2, "__tostring");
+    luaL_newlib(L, note_methods);
+    lua_pushcclosure(L, note_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, NOTE_MT);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+
+    luaL_newlib(L, note_functions);
+    return 1;
+}
