@@ -3,9 +3,10 @@
  *
  *   new{ amount, token, chain_id } -> note   (random nullifier and secret)
  *   parse(text)                    -> note   (raises EFORMAT / ECHECKSUM)
- *   note.amount, note.token, note.chain_id   (canonical amount string,
- *                                             lowercase 0x token, integer)
+ *   note:amount(), note:token(), note:chain_id()   (canonical amount string,
+ *                                                  lowercase 0x token, integer)
  *   note:commitment(), note:nullifier_hash() -> "0x" + 64 hex
+ *   note:hashes()                  -> both (what a deposit row stores)
  *   note:text()                    -> "enigma-note-v1-..." (the secret itself)
  *   note:wipe()                    (also on __gc and __close)
  *
@@ -14,7 +15,6 @@
  */
 #include <lauxlib.h>
 #include <lua.h>
-#include <string.h>
 
 #include "bindings/binding.h"
 #include "core/crypto/crypto.h"
@@ -124,6 +124,18 @@ static int note_nullifier_hash(lua_State *L)
     return 1;
 }
 
+/* note:hashes() -> commitment, nullifier_hash: what a deposit stores, in one call. */
+static int note_hashes(lua_State *L)
+{
+    enigma_note *note = check_note(L, 1);
+    uint8_t hash[ENIGMA_NOTE_HASH_BYTES];
+    enigma_note_commitment(note, hash);
+    push_hash(L, hash);
+    enigma_note_nullifier_hash(note, hash);
+    push_hash(L, hash);
+    return 2;
+}
+
 static int note_text(lua_State *L)
 {
     char text[ENIGMA_NOTE_TEXT_MAX];
@@ -144,31 +156,37 @@ static int note_tostring(lua_State *L)
     return 1;
 }
 
+static int note_amount(lua_State *L)
+{
+    lua_pushstring(L, check_note(L, 1)->amount);
+    return 1;
+}
+
+static int note_token(lua_State *L)
+{
+    char hex[2 * ENIGMA_ADDRESS_BYTES + 3];
+    enigma_hex_encode(hex, check_note(L, 1)->token, ENIGMA_ADDRESS_BYTES, 1);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+static int note_chain_id(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)check_note(L, 1)->chain_id);
+    return 1;
+}
+
 static const luaL_Reg note_methods[] = {
+    {"amount", note_amount},
+    {"token", note_token},
+    {"chain_id", note_chain_id},
     {"commitment", note_commitment},
     {"nullifier_hash", note_nullifier_hash},
+    {"hashes", note_hashes},
     {"text", note_text},
     {"wipe", note_wipe},
     {NULL, NULL}
 };
-
-/* note.amount / note.token / note.chain_id, then the methods. */
-static int note_index(lua_State *L)
-{
-    const char *name = luaL_checkstring(L, 2);
-    if (strcmp(name, "amount") == 0) {
-        lua_pushstring(L, check_note(L, 1)->amount);
-    } else if (strcmp(name, "token") == 0) {
-        char hex[2 * ENIGMA_ADDRESS_BYTES + 3];
-        lua_pushstring(L, (enigma_hex_encode(hex, check_note(L, 1)->token, ENIGMA_ADDRESS_BYTES, 1), hex));
-    } else if (strcmp(name, "chain_id") == 0) {
-        lua_pushinteger(L, (lua_Integer)check_note(L, 1)->chain_id);
-    } else {
-        lua_pushvalue(L, lua_upvalueindex(1));
-        lua_getfield(L, -1, name);
-    }
-    return 1;
-}
 
 static const luaL_Reg note_functions[] = {
     {"new", note_new},
@@ -186,7 +204,6 @@ int luaopen_enigma_crypto_note(lua_State *L)
     lua_pushcfunction(L, note_tostring);
     lua_setfield(L, -2, "__tostring");
     luaL_newlib(L, note_methods);
-    lua_pushcclosure(L, note_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pushliteral(L, NOTE_MT);
     lua_setfield(L, -2, "__metatable");

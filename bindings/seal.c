@@ -78,7 +78,7 @@ static int seal_master_key(lua_State *L)
 
 /* Reads opts (a table at `idx`) into `key`, the address and the chain. Any
  * master key loaded here is left on the stack, keeping its memory alive. */
-static void read_opts(lua_State *L, int idx, enigma_seal_key *key,
+static void read_opts(lua_State *L, int idx, int sealing, enigma_seal_key *key,
                       uint8_t address[ENIGMA_ADDRESS_BYTES], uint64_t *chain_id)
 {
     size_t len;
@@ -102,11 +102,13 @@ static void read_opts(lua_State *L, int idx, enigma_seal_key *key,
     *chain_id = (uint64_t)chain;
     lua_pop(L, 1);
 
-    lua_getfield(L, idx, "opslimit");
-    key->opslimit = (uint32_t)luaL_optinteger(L, -1, 0);
-    lua_getfield(L, idx, "memlimit");
-    key->memlimit = (uint64_t)luaL_optinteger(L, -1, 0);
-    lua_pop(L, 2);
+    if (sealing) { /* opening reads the cost from the envelope */
+        lua_getfield(L, idx, "opslimit");
+        key->opslimit = (uint32_t)luaL_optinteger(L, -1, 0);
+        lua_getfield(L, idx, "memlimit");
+        key->memlimit = (uint64_t)luaL_optinteger(L, -1, 0);
+        lua_pop(L, 2);
+    }
 
     lua_getfield(L, idx, "passphrase");
     if (!lua_isnil(L, -1)) {
@@ -138,7 +140,7 @@ static int seal_wrap(lua_State *L)
     char *envelope;
 
     const uint8_t *secret = enigma_lua_key_arg(L, 1);
-    read_opts(L, 2, &key, address, &chain_id);
+    read_opts(L, 2, 1, &key, address, &chain_id);
     if (enigma_seal(&envelope, secret, ENIGMA_SECKEY_BYTES, &key, address, chain_id, &err) < 0)
         return enigma_lua_crypto_error(L, &err);
     lua_pushstring(L, envelope);
@@ -155,21 +157,18 @@ static int seal_open(lua_State *L)
     size_t len, got;
 
     const char *envelope = luaL_checklstring(L, 1, &len);
-    read_opts(L, 2, &key, address, &chain_id);
+    read_opts(L, 2, 0, &key, address, &chain_id);
     uint8_t *out = enigma_lua_key_new(L);
-    /* Opened into a scratch key first: only a 32-byte valid key is a key. */
-    uint8_t *scratch = enigma_secret_alloc(ENIGMA_SEAL_SECRET_MAX);
-    if (scratch == NULL)
-        return luaL_error(L, "out of guarded memory");
-    int rc = enigma_seal_open(scratch, ENIGMA_SEAL_SECRET_MAX, &got, envelope, len, &key, address,
+    /* Straight into the key's guarded memory: a secret longer than a key
+     * fails (ELENGTH) before anything is decrypted. */
+    int rc = enigma_seal_open(out, ENIGMA_SECKEY_BYTES, &got, envelope, len, &key, address,
                               chain_id, &err);
     if (rc == 0 && got != ENIGMA_SECKEY_BYTES)
         rc = enigma_error_set(&err, "EFORMAT", "the envelope holds %zu bytes, not a private key", got);
     if (rc == 0)
-        memcpy(out, scratch, ENIGMA_SECKEY_BYTES);
-    enigma_secret_free(scratch);
-    if (rc == 0)
         rc = enigma_seckey_verify(out, &err);
+    if (rc < 0)
+        enigma_crypto_wipe(out, ENIGMA_SECKEY_BYTES);
     if (rc < 0)
         return enigma_lua_crypto_error(L, &err);
     return 1;

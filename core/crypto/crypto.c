@@ -120,15 +120,75 @@ int enigma_hex_decode_exact(uint8_t *out, size_t n, const char *hex, size_t len,
     return enigma_hex_decode(out, n, &got, hex, len, err);
 }
 
+/*
+ * Small secrets (keys, 64 bytes or less) come from slots in guarded slabs:
+ * sodium_malloc costs an mmap, two mprotects and an mlock, about 20 µs, which
+ * would dominate a 2 µs envelope open. A slab is one sodium_malloc (guard
+ * pages, mlock, canary) cut into SLOT-byte slots; a freed slot is wiped and
+ * goes on a free list. Slabs are kept until exit. Larger secrets get their own
+ * sodium_malloc.
+ */
+#define SLOT 64
+#define SLAB_SLOTS 256
+#define MAX_SLABS 1024
+
+typedef union slot {
+    union slot *next;
+    unsigned char bytes[SLOT];
+} slot;
+
+static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
+static slot *slabs[MAX_SLABS];
+static size_t nslabs;
+static slot *free_slots;
+
+static int in_slab(const void *p)
+{
+    for (size_t i = 0; i < nslabs; i++)
+        if ((const slot *)p >= slabs[i] && (const slot *)p < slabs[i] + SLAB_SLOTS)
+            return 1;
+    return 0;
+}
+
 void *enigma_secret_alloc(size_t n)
 {
     if (enigma_crypto_init(NULL) < 0)
         return NULL;
-    return sodium_malloc(n);
+    if (n > SLOT)
+        return sodium_malloc(n);
+    pthread_mutex_lock(&slab_lock);
+    if (free_slots == NULL && nslabs < MAX_SLABS) {
+        slot *slab = sodium_malloc(sizeof(slot) * SLAB_SLOTS);
+        if (slab != NULL) {
+            slabs[nslabs++] = slab;
+            for (size_t i = 0; i < SLAB_SLOTS; i++) {
+                slab[i].next = free_slots;
+                free_slots = &slab[i];
+            }
+        }
+    }
+    slot *s = free_slots;
+    if (s != NULL)
+        free_slots = s->next;
+    pthread_mutex_unlock(&slab_lock);
+    if (s != NULL)
+        sodium_memzero(s, sizeof *s);
+    return s;
 }
 
 void enigma_secret_free(void *p)
 {
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&slab_lock);
+    if (in_slab(p)) {
+        slot *s = p;
+        sodium_memzero(s, sizeof *s);
+        s->next = free_slots;
+        free_slots = s;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&slab_lock);
     if (p != NULL)
         sodium_free(p); /* wipes before unmapping */
 }

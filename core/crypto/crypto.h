@@ -56,8 +56,10 @@ int enigma_hex_decode(uint8_t *out, size_t cap, size_t *out_len, const char *hex
 int enigma_hex_decode_exact(uint8_t *out, size_t n, const char *hex, size_t len,
                             enigma_error *err) ENIGMA_CRYPTO_MUST_CHECK;
 
-/* Guarded memory for secrets (sodium_malloc: guard pages, mlock, canary).
- * enigma_secret_free wipes and frees; NULL is a no-op. */
+/* Guarded memory for secrets (sodium_malloc: guard pages, mlock, canary);
+ * secrets of 64 bytes or less share slabs of it, so a key costs a free-list
+ * pop rather than an mmap. Returned memory is zeroed. enigma_secret_free
+ * wipes and frees; NULL is a no-op. Thread-safe. */
 void *enigma_secret_alloc(size_t n);
 void enigma_secret_free(void *p);
 

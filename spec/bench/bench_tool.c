@@ -9,6 +9,9 @@
  *       text), in the order A B, B A, A B, ... Both connections are opened
  *       and warmed up first. Prints one line per round: wall seconds of
  *       enigma and raw, then this process's CPU seconds for each.
+ *   bench_tool crypto N ROUNDS
+ *       Each crypto operation through enigma.crypto and through the core in
+ *       C, alternating (spec/bench/bench_crypto.c).
  *   bench_tool rss PROGRAM ARGS...
  *       Runs the program and prints its peak resident set size in kB.
  */
@@ -26,6 +29,7 @@
 
 #include "bindings/binding.h"
 #include "bindings/host/alloc.h"
+#include "spec/bench/bench_crypto.h"
 
 static double clock_seconds(clockid_t clock)
 {
@@ -184,8 +188,10 @@ int main(int argc, char **argv)
     if (argc >= 7 && strcmp(argv[1], "roundtrip") == 0)
         return roundtrip(argv[2], argv[3], strtol(argv[4], NULL, 10), atoi(argv[5]), argc - 6,
                          argv + 6);
+    if (argc == 4 && strcmp(argv[1], "crypto") == 0)
+        return enigma_bench_crypto(strtol(argv[2], NULL, 10), atoi(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "rss") == 0)
         return rss(argv + 2);
-    fprintf(stderr, "usage: bench_tool roundtrip CONNINFO SQL N ROUNDS PARAM... | rss PROGRAM ARGS...\n");
+    fprintf(stderr, "usage: bench_tool roundtrip CONNINFO SQL N ROUNDS PARAM... | crypto N ROUNDS | rss PROGRAM ARGS...\n");
     return 2;
 }

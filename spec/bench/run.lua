@@ -2,16 +2,26 @@
 -- one run, on a scratch database (enigma_bench) in the embedded cluster.
 -- Machines are shared and noisy: compare the ratios, not the absolute times.
 --
---   enigma run spec/bench/run.lua BUILD_DIR [--rows N] [--roundtrips N]
+--   enigma run spec/bench/run.lua BUILD_DIR [--rows N] [--roundtrips N] [--announcements N]
+--                                           [--only db_roundtrip,db_copy,rss,crypto_ops,stealth_scan]
 local enigma = require "enigma"
 local demo = require "enigma.demo"
+local stealth = require "enigma.stealth"
 
 local build = arg[1] or "build"
-local opts = { rows = 1000000, roundtrips = 20000 }
+local opts = { rows = 1000000, roundtrips = 20000, announcements = 100000 }
+local only
 for i = 2, #arg, 2 do
   local key = arg[i]:match("^%-%-(%a+)$")
-  opts[key] = assert(math.tointeger(tonumber(arg[i + 1])), "bad value for " .. arg[i])
+  if key == "only" then
+    only = {}
+    for name in arg[i + 1]:gmatch("[^,]+") do only[name] = true end
+  else
+    opts[key] = assert(math.tointeger(tonumber(arg[i + 1])), "bad value for " .. arg[i])
+  end
 end
+--- Whether a section runs (all of them unless --only names some).
+local function wanted(name) return only == nil or only[name] end
 
 local function sh(cmd)
   local p = assert(io.popen(cmd))
@@ -47,7 +57,7 @@ print(string.format("enigma %s bench, %s", enigma.version, os.date("!%Y-%m-%dT%H
 print()
 
 -- db_roundtrip -------------------------------------------------------------------
-do
+if wanted("db_roundtrip") then
   local sql = "select * from users where id = $1"
   local ids = {}
   for i, r in ipairs(assert(db:query("select id from users order by id limit 1000"))) do ids[i] = r.id end
@@ -85,7 +95,7 @@ end
 -- \copy of the CSV the generator wrote beforehand (not timed). Each path runs
 -- twice, alternating, and the better time counts: the first load into a new
 -- cluster also pays for creating WAL segments the later ones recycle.
-do
+if wanted("db_copy") then
   local n = opts.rows
   local dir = sh("mktemp -d")
   demo.generate(db, { transactions = n, seed = 7, csv = dir })
@@ -117,7 +127,7 @@ do
 end
 
 -- peak RSS -------------------------------------------------------------------------
-do
+if wanted("rss") then
   local trivial = os.tmpname()
   local f = assert(io.open(trivial, "w"))
   f:write("local x = 1 + 1\n")
@@ -132,6 +142,78 @@ do
   print("peak RSS of enigma run")
   print(string.format("  trivial script            %6.1f MB   (target < 15 MB)", kb / 1024))
   print(string.format("  connect and one query     %6.1f MB", kb_db / 1024))
+end
+
+-- crypto_ops -----------------------------------------------------------------------
+-- Each operation through enigma.crypto and as the same loop in C calling the core,
+-- alternating in one process (bench_tool crypto); text in and out on both sides.
+if wanted("crypto_ops") then
+  local names = {
+    note = "commitment + nullifier hash",
+    generate = "stealth generate",
+    check_miss = "stealth check, view tag differs",
+    check_full = "stealth check, full",
+    seal_open = "open envelope, master key",
+  }
+  print("crypto_ops  operations per second, Lua (enigma.crypto) vs C (core), 6 alternating rounds")
+  print(string.format("  %-34s %12s %12s %7s", "", "Lua ops/s", "C ops/s", "ratio"))
+  for line in sh(build .. "/bench_tool crypto 1000 6"):gmatch("[^\n]+") do
+    local name, t_lua, t_c, n = line:match("^(%S+) (%S+) (%S+) (%S+)$")
+    t_lua, t_c, n = tonumber(t_lua), tonumber(t_c), tonumber(n)
+    print(string.format("  %-34s %12.0f %12.0f %7.3f", names[name], n / t_lua, n / t_c, t_c / t_lua))
+  end
+  print("  (ratio = Lua ops/s / C ops/s; target >= 0.8)")
+  print()
+end
+
+-- stealth_scan -----------------------------------------------------------------------
+-- N payment announcements on one chain, 20 of them for the recipient; stealth.scan
+-- reads them all and checks each in C over every CPU, using the view tag.
+if wanted("stealth_scan") then
+  local n, mine = opts.announcements, 20
+  local crypto = enigma.crypto
+  local recipient, other = crypto.stealth.keygen(), crypto.stealth.keygen()
+  local payer = "0x" .. ("ab"):rep(20)
+  local step = n // mine
+  assert(db:exec("delete from stealth_addresses where chain_id = 424242"))
+  local start = enigma.monotime()
+  assert(db:copy([[copy stealth_addresses (user_wallet, chain_id, stealth_address, ephemeral_public_key,
+                   view_tag, zk_proof_commitment, generation_method) from stdin]], function(put)
+    for i = 1, n do
+      local p = crypto.stealth.generate(i % step == 0 and recipient.meta_address or other.meta_address)
+      put(payer, 424242, p.stealth_address:lower(), p.ephemeral_public_key, p.view_tag, "bench-" .. i,
+          "eip5564")
+    end
+  end))
+  local t_load = enigma.monotime() - start
+  assert(db:exec("analyze stealth_addresses"))
+  local args = { db = db, viewing_key = recipient.viewing_key, chain_id = 424242,
+                 spending_public_key = recipient.spending_key:public_key() }
+  local best, found = math.huge, nil
+  for _ = 1, 3 do
+    start = enigma.monotime()
+    found = assert(stealth.scan(args))
+    best = math.min(best, enigma.monotime() - start)
+  end
+  assert(#found == mine, "expected " .. mine .. " payments, found " .. #found)
+  -- the two halves, measured apart
+  start = enigma.monotime()
+  local rows = assert(db:query([[select id, stealth_address, ephemeral_public_key, view_tag, created_at,
+                                        payment_reference from stealth_addresses
+                                  where generation_method = 'eip5564' and chain_id = 424242]]))
+  local t_query = enigma.monotime() - start
+  start = enigma.monotime()
+  local hits = crypto.stealth.scan(args.viewing_key, args.spending_public_key, rows)
+  local t_crypto = enigma.monotime() - start
+  assert(#hits == mine)
+  assert(db:exec("delete from stealth_addresses where chain_id = 424242"))
+  print(string.format("stealth_scan  %d announcements, %d for the recipient (generated and loaded in %.1f s)",
+    n, mine, t_load))
+  print(string.format("  stealth.scan total      %7.3f s   (best of 3; target < 2 s)", best))
+  print(string.format("    query into Lua rows   %7.3f s", t_query))
+  print(string.format("    crypto.stealth.scan   %7.3f s   %.1f us per announcement, all CPUs", t_crypto,
+    t_crypto / n * 1e6))
+  print()
 end
 
 db:close()

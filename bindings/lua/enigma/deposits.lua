@@ -44,7 +44,8 @@ function deposits.create(opts)
 
   local ok, note = pcall(crypto.note.new, { amount = opts.amount, token = token, chain_id = chain_id })
   if not ok then return workflow.failure(note) end
-  local commitment, nullifier_hash, amount = note:commitment(), note:nullifier_hash(), note.amount
+  local commitment, nullifier_hash = note:hashes()
+  local amount = note:amount()
 
   local deposit = db:transaction(function(tx)
     -- The anonymity set is the live deposits of the same pool (chain, token, tier), this one included.
@@ -92,7 +93,7 @@ function deposits.withdraw(opts)
 
   local ok, note = pcall(crypto.note.parse, opts.note)
   if not ok then return workflow.failure(note) end
-  local commitment, nullifier_hash = note:commitment(), note:nullifier_hash()
+  local commitment, nullifier_hash = note:hashes()
   note:wipe()
 
   return db:transaction(function(tx)

@@ -113,22 +113,26 @@ function stealth.scan(opts)
   if opts.viewing_key == nil or opts.spending_public_key == nil then
     error("stealth.scan: viewing_key and spending_public_key are required", 2)
   end
+  -- Only what the check needs comes into Lua; the matches' other columns are read afterwards.
   local announcements, err, code = db:query([[
-    SELECT id, stealth_address, ephemeral_public_key, view_tag, created_at, payment_reference
+    SELECT id, stealth_address, ephemeral_public_key, view_tag
       FROM stealth_addresses
      WHERE generation_method = 'eip5564' AND ephemeral_public_key IS NOT NULL
-       AND chain_id = $1 AND created_at >= coalesce($2::timestamptz, '-infinity')
-     ORDER BY created_at, id]], chain_of(opts), opts.since)
+       AND chain_id = $1 AND created_at >= coalesce($2::timestamptz, '-infinity')]],
+    chain_of(opts), opts.since)
   if not announcements then return nil, err, code end
   local ok, hits = pcall(crypto.stealth.scan, opts.viewing_key, opts.spending_public_key,
                          announcements, opts.threads)
   if not ok then return workflow.failure(hits) end
-  local found = {}
-  for i, index in ipairs(hits) do
-    local a = announcements[index]
-    a.stealth_address = crypto.checksum_address(a.stealth_address)
-    found[i] = a
-  end
+  local ids = {}
+  for i, index in ipairs(hits) do ids[i] = announcements[index].id end
+  local found
+  found, err, code = db:query([[
+    SELECT id, stealth_address, ephemeral_public_key, view_tag, created_at, payment_reference
+      FROM stealth_addresses WHERE id = ANY($1::uuid[])
+     ORDER BY created_at, id]], ids)
+  if not found then return nil, err, code end
+  for _, a in ipairs(found) do a.stealth_address = crypto.checksum_address(a.stealth_address) end
   return found
 end
 
