@@ -142,6 +142,7 @@ if wanted("rss") then
   print("peak RSS of enigma run")
   print(string.format("  trivial script            %6.1f MB   (target < 15 MB)", kb / 1024))
   print(string.format("  connect and one query     %6.1f MB", kb_db / 1024))
+  print()
 end
 
 -- crypto_ops -----------------------------------------------------------------------

@@ -271,6 +271,10 @@ static void test_export_errors(void)
          "2^30"},
         {{ENIGMA_KEYSTORE_SCRYPT, 2, 8, UINT32_C(1) << 27, 0},
          "opts.r (8) times p (134217728) must be below 2^30"},
+        /* within every other bound, but years of work: p alone must not be unbounded */
+        {{ENIGMA_KEYSTORE_SCRYPT, UINT64_C(1) << 20, 1, UINT32_C(1) << 13, 0},
+         "opts.n (1048576), r (1) and p (8192) ask scrypt for too much work: 128*n*r*p must be "
+         "at most 2^32"},
         {{ENIGMA_KEYSTORE_PBKDF2, 0, 0, 0, 1000000000},
          "opts.c is 1000000000: it must be 1 to 10000000 iterations"},
         {{(enigma_keystore_kdf)7, 0, 0, 0, 0},
