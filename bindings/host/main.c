@@ -18,6 +18,8 @@ static const char usage_text[] =
     "  migrate [--status]       apply schema/NNN_*.sql to the database, or list them\n"
     "  db start|stop|status|url|psql\n"
     "                           manage the embedded PostgreSQL cluster\n"
+    "  cron next 'EXPR' [--from TIME] [--tz ZONE] [-n N]\n"
+    "                           print the next times a cron expression fires\n"
     "\n"
     "The database is $ENIGMA_DATABASE_URL, else $DATABASE_URL, else libpq's PG*\n"
     "variables, else a private cluster under $ENIGMA_HOME (default ./.enigma)\n"
@@ -32,6 +34,7 @@ static const struct command {
     {"run", enigma_cmd_run},
     {"migrate", enigma_cmd_migrate},
     {"db", enigma_cmd_db},
+    {"cron", enigma_cmd_cron},
 };
 
 int enigma_host_is_help(const char *arg)
