@@ -6,6 +6,7 @@
 #ifndef ENIGMA_BINDING_H
 #define ENIGMA_BINDING_H
 
+#include <lauxlib.h>
 #include <lua.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,31 @@ void enigma_lua_decimal_push(lua_State *L, const char *text, size_t len);
 int enigma_lua_isdecimal(lua_State *L, int idx);
 
 /* ---- crypto (bindings/crypto.c) ---- */
+
+/*
+ * Guarded userdata: a Lua handle on a secret in guarded memory (keys, notes,
+ * master keys). Each kind has its own metatable name `mt`; every one wipes on
+ * __gc, __close and its wipe() method, and a wiped handle holds NULL.
+ */
+
+/* Registers metatable `mt` with __gc/__close wiping, __tostring `tostring`
+ * (may be NULL), __index = `methods` plus wipe (when methods is not NULL),
+ * and __metatable = mt so scripts cannot reach or change it. Pops it. */
+void enigma_lua_guarded_metatable(lua_State *L, const char *mt, lua_CFunction tostring,
+                                  const luaL_Reg *methods);
+
+/* Pushes a new handle of kind `mt` on `size` zeroed bytes of guarded memory
+ * and returns them. It is made wiped first, so running out of guarded memory
+ * (which raises) leaves nothing half-built. */
+void *enigma_lua_guarded_new(lua_State *L, const char *mt, size_t size);
+
+/* The bytes of the handle at `idx`: raises unless it is of kind `mt`;
+ * NULL when it has been wiped. */
+void *enigma_lua_guarded_bytes(lua_State *L, int idx, const char *mt);
+
+/* Wipes and frees the bytes of the handle at `idx` if it is of kind `mt`
+ * (anything else is left alone). Idempotent. */
+void enigma_lua_guarded_wipe(lua_State *L, int idx, const char *mt);
 
 /* The registry name of the private-key userdata's metatable. */
 #define ENIGMA_KEY_MT "enigma.crypto.key"

@@ -24,9 +24,9 @@
 
 #define ERROR_MT "enigma.crypto.error"
 
-typedef struct key {
-    uint8_t *bytes; /* ENIGMA_SECKEY_BYTES of guarded memory; NULL once wiped */
-} key;
+typedef struct guarded {
+    void *bytes; /* guarded memory; NULL once wiped */
+} guarded;
 
 int enigma_lua_crypto_error(lua_State *L, const enigma_error *err)
 {
@@ -45,26 +45,81 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
+/* ---- guarded userdata ------------------------------------------------------ */
+
+void *enigma_lua_guarded_new(lua_State *L, const char *mt, size_t size)
+{
+    guarded *g = lua_newuserdatauv(L, sizeof *g, 0);
+    g->bytes = NULL;
+    luaL_setmetatable(L, mt);
+    g->bytes = enigma_secret_alloc(size);
+    if (g->bytes == NULL)
+        luaL_error(L, "out of guarded memory for a %s", mt);
+    return g->bytes;
+}
+
+void *enigma_lua_guarded_bytes(lua_State *L, int idx, const char *mt)
+{
+    return ((guarded *)luaL_checkudata(L, idx, mt))->bytes;
+}
+
+void enigma_lua_guarded_wipe(lua_State *L, int idx, const char *mt)
+{
+    guarded *g = luaL_testudata(L, idx, mt);
+    if (g != NULL) {
+        enigma_secret_free(g->bytes); /* wipes */
+        g->bytes = NULL;
+    }
+}
+
+/* __gc, __close and wipe(); upvalue 1 is the metatable name. */
+static int guarded_wipe(lua_State *L)
+{
+    const char *mt = lua_tostring(L, lua_upvalueindex(1));
+    luaL_checkudata(L, 1, mt);
+    enigma_lua_guarded_wipe(L, 1, mt);
+    return 0;
+}
+
+void enigma_lua_guarded_metatable(lua_State *L, const char *mt, lua_CFunction tostring,
+                                  const luaL_Reg *methods)
+{
+    luaL_newmetatable(L, mt);
+    lua_pushstring(L, mt);
+    lua_pushcclosure(L, guarded_wipe, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__gc");
+    lua_setfield(L, -2, "__close");
+    if (tostring != NULL) {
+        lua_pushcfunction(L, tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    if (methods != NULL) {
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_pushstring(L, mt);
+        lua_pushcclosure(L, guarded_wipe, 1);
+        lua_setfield(L, -2, "wipe");
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pushstring(L, mt);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+}
+
 /* ---- private keys ---------------------------------------------------------- */
 
 uint8_t *enigma_lua_key_new(lua_State *L)
 {
-    /* Made closed first, so an allocation failure leaves nothing half-built. */
-    key *k = lua_newuserdatauv(L, sizeof *k, 0);
-    k->bytes = NULL;
-    luaL_setmetatable(L, ENIGMA_KEY_MT);
-    k->bytes = enigma_secret_alloc(ENIGMA_SECKEY_BYTES);
-    if (k->bytes == NULL)
-        luaL_error(L, "out of guarded memory for a private key");
-    return k->bytes;
+    return enigma_lua_guarded_new(L, ENIGMA_KEY_MT, ENIGMA_SECKEY_BYTES);
 }
 
-static key *check_key(lua_State *L, int idx)
+static uint8_t *check_key(lua_State *L, int idx)
 {
-    key *k = luaL_checkudata(L, idx, ENIGMA_KEY_MT);
-    if (k->bytes == NULL)
+    uint8_t *bytes = enigma_lua_guarded_bytes(L, idx, ENIGMA_KEY_MT);
+    if (bytes == NULL)
         luaL_error(L, "attempt to use a wiped private key");
-    return k;
+    return bytes;
 }
 
 const uint8_t *enigma_lua_key_arg(lua_State *L, int idx)
@@ -87,21 +142,13 @@ const uint8_t *enigma_lua_key_arg(lua_State *L, int idx)
     }
     if (luaL_testudata(L, idx, ENIGMA_KEY_MT) == NULL)
         luaL_typeerror(L, idx, "private key (enigma.crypto.key or hex string)");
-    return check_key(L, idx)->bytes;
-}
-
-static int key_wipe(lua_State *L)
-{
-    key *k = luaL_checkudata(L, 1, ENIGMA_KEY_MT);
-    enigma_secret_free(k->bytes); /* wipes */
-    k->bytes = NULL;
-    return 0;
+    return check_key(L, idx);
 }
 
 static int key_hex(lua_State *L)
 {
     char hex[2 * ENIGMA_SECKEY_BYTES + 3];
-    enigma_hex_encode(hex, check_key(L, 1)->bytes, ENIGMA_SECKEY_BYTES, 1);
+    enigma_hex_encode(hex, check_key(L, 1), ENIGMA_SECKEY_BYTES, 1);
     lua_pushlstring(L, hex, 2 * ENIGMA_SECKEY_BYTES + 2);
     enigma_crypto_wipe(hex, sizeof hex);
     return 1;
@@ -117,7 +164,7 @@ static int key_public_key(lua_State *L)
 {
     uint8_t pub[ENIGMA_PUBKEY_BYTES];
     enigma_error err;
-    if (enigma_pubkey_from_seckey(pub, check_key(L, 1)->bytes, &err) < 0)
+    if (enigma_pubkey_from_seckey(pub, check_key(L, 1), &err) < 0)
         return enigma_lua_crypto_error(L, &err);
     push_pubkey_hex(L, pub);
     return 1;
@@ -138,24 +185,24 @@ static int push_key_address(lua_State *L, const uint8_t *seckey)
 
 static int key_address(lua_State *L)
 {
-    return push_key_address(L, check_key(L, 1)->bytes);
+    return push_key_address(L, check_key(L, 1));
 }
 
 static int key_tostring(lua_State *L)
 {
-    key *k = luaL_checkudata(L, 1, ENIGMA_KEY_MT);
-    if (k->bytes == NULL) {
+    const uint8_t *bytes = enigma_lua_guarded_bytes(L, 1, ENIGMA_KEY_MT);
+    if (bytes == NULL) {
         lua_pushliteral(L, "enigma.crypto.key (wiped)");
         return 1;
     }
-    push_key_address(L, k->bytes);
+    push_key_address(L, bytes);
     lua_pushfstring(L, "enigma.crypto.key (redacted; address %s)", lua_tostring(L, -1));
     return 1;
 }
 
 static int key_eq(lua_State *L)
 {
-    key *a = luaL_testudata(L, 1, ENIGMA_KEY_MT), *b = luaL_testudata(L, 2, ENIGMA_KEY_MT);
+    guarded *a = luaL_testudata(L, 1, ENIGMA_KEY_MT), *b = luaL_testudata(L, 2, ENIGMA_KEY_MT);
     lua_pushboolean(L, a != NULL && b != NULL && a->bytes != NULL && b->bytes != NULL
                            && enigma_crypto_equal(a->bytes, b->bytes, ENIGMA_SECKEY_BYTES));
     return 1;
@@ -168,42 +215,23 @@ static int key_eq(lua_State *L)
 
 const char *enigma_lua_key_push_text(lua_State *L, int idx)
 {
-    key *k = luaL_testudata(L, idx, ENIGMA_KEY_MT);
-    if (k == NULL)
+    if (luaL_testudata(L, idx, ENIGMA_KEY_MT) == NULL)
         return NULL;
-    if (k->bytes == NULL)
-        luaL_error(L, "attempt to use a wiped private key");
-    key *text = lua_newuserdatauv(L, sizeof *text, 0);
-    text->bytes = NULL;
-    luaL_setmetatable(L, SECRET_TEXT_MT);
-    text->bytes = enigma_secret_alloc(KEY_TEXT_BYTES);
-    if (text->bytes == NULL)
-        luaL_error(L, "out of guarded memory");
-    enigma_hex_encode((char *)text->bytes, k->bytes, ENIGMA_SECKEY_BYTES, 1);
-    return (const char *)text->bytes;
+    const uint8_t *bytes = check_key(L, idx);
+    char *text = enigma_lua_guarded_new(L, SECRET_TEXT_MT, KEY_TEXT_BYTES);
+    enigma_hex_encode(text, bytes, ENIGMA_SECKEY_BYTES, 1);
+    return text;
 }
 
 const char *enigma_lua_secret_text(lua_State *L, int idx)
 {
-    key *text = luaL_testudata(L, idx, SECRET_TEXT_MT);
-    return text != NULL ? (const char *)text->bytes : NULL;
-}
-
-static int secret_text_wipe(lua_State *L)
-{
-    key *text = luaL_checkudata(L, 1, SECRET_TEXT_MT);
-    enigma_secret_free(text->bytes);
-    text->bytes = NULL;
-    return 0;
+    guarded *text = luaL_testudata(L, idx, SECRET_TEXT_MT);
+    return text != NULL ? text->bytes : NULL;
 }
 
 void enigma_lua_secret_text_wipe(lua_State *L, int idx)
 {
-    key *text = luaL_testudata(L, idx, SECRET_TEXT_MT);
-    if (text != NULL) {
-        enigma_secret_free(text->bytes);
-        text->bytes = NULL;
-    }
+    enigma_lua_guarded_wipe(L, idx, SECRET_TEXT_MT);
 }
 
 /* crypto.private_key(hex) -> key: validates and moves the key into guarded memory. */
@@ -309,17 +337,6 @@ static const luaL_Reg key_methods[] = {
     {"hex", key_hex},
     {"public_key", key_public_key},
     {"address", key_address},
-    {"wipe", key_wipe},
-    {NULL, NULL}
-};
-
-static const luaL_Reg key_meta[] = {
-    {"__gc", key_wipe},
-    {"__close", key_wipe},
-    {"__tostring", key_tostring},
-    {"__eq", key_eq},
-    {"__index", NULL},
-    {"__metatable", NULL},
     {NULL, NULL}
 };
 
@@ -342,20 +359,12 @@ int luaopen_enigma_crypto(lua_State *L)
     if (enigma_crypto_init(&err) < 0)
         return luaL_error(L, "%s", err.message);
 
-    luaL_newmetatable(L, ENIGMA_KEY_MT);
-    luaL_setfuncs(L, key_meta, 0);
-    luaL_newlib(L, key_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, "enigma.crypto.key");
-    lua_setfield(L, -2, "__metatable"); /* getmetatable cannot reach the methods */
+    enigma_lua_guarded_metatable(L, ENIGMA_KEY_MT, key_tostring, key_methods);
+    luaL_getmetatable(L, ENIGMA_KEY_MT);
+    lua_pushcfunction(L, key_eq);
+    lua_setfield(L, -2, "__eq");
     lua_pop(L, 1);
-
-    luaL_newmetatable(L, SECRET_TEXT_MT);
-    lua_pushcfunction(L, secret_text_wipe);
-    lua_setfield(L, -2, "__gc");
-    lua_pushliteral(L, SECRET_TEXT_MT);
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    enigma_lua_guarded_metatable(L, SECRET_TEXT_MT, NULL, NULL);
 
     luaL_newmetatable(L, ERROR_MT);
     lua_pushcfunction(L, error_tostring);

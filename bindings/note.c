@@ -22,35 +22,17 @@
 
 #define NOTE_MT "enigma.crypto.note"
 
-typedef struct note_ud {
-    enigma_note *note; /* guarded memory; NULL once wiped */
-} note_ud;
-
 static enigma_note *new_note(lua_State *L)
 {
-    note_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
-    u->note = NULL;
-    luaL_setmetatable(L, NOTE_MT);
-    u->note = enigma_secret_alloc(sizeof *u->note);
-    if (u->note == NULL)
-        luaL_error(L, "out of guarded memory for a note");
-    return u->note;
+    return enigma_lua_guarded_new(L, NOTE_MT, sizeof(enigma_note));
 }
 
 static enigma_note *check_note(lua_State *L, int idx)
 {
-    note_ud *u = luaL_checkudata(L, idx, NOTE_MT);
-    if (u->note == NULL)
+    enigma_note *note = enigma_lua_guarded_bytes(L, idx, NOTE_MT);
+    if (note == NULL)
         luaL_error(L, "attempt to use a wiped note");
-    return u->note;
-}
-
-static int note_wipe(lua_State *L)
-{
-    note_ud *u = luaL_checkudata(L, 1, NOTE_MT);
-    enigma_secret_free(u->note);
-    u->note = NULL;
-    return 0;
+    return note;
 }
 
 /* note.new{ amount = "1.5" | decimal | integer, token = "0x...", chain_id = 1 } */
@@ -147,12 +129,12 @@ static int note_text(lua_State *L)
 
 static int note_tostring(lua_State *L)
 {
-    note_ud *u = luaL_checkudata(L, 1, NOTE_MT);
-    if (u->note == NULL)
+    const enigma_note *note = enigma_lua_guarded_bytes(L, 1, NOTE_MT);
+    if (note == NULL)
         lua_pushliteral(L, "enigma.crypto.note (wiped)");
     else
-        lua_pushfstring(L, "enigma.crypto.note (redacted; %s on chain %d)", u->note->amount,
-                        (int)u->note->chain_id);
+        lua_pushfstring(L, "enigma.crypto.note (redacted; %s on chain %d)", note->amount,
+                        (int)note->chain_id);
     return 1;
 }
 
@@ -184,7 +166,6 @@ static const luaL_Reg note_methods[] = {
     {"nullifier_hash", note_nullifier_hash},
     {"hashes", note_hashes},
     {"text", note_text},
-    {"wipe", note_wipe},
     {NULL, NULL}
 };
 
@@ -196,18 +177,7 @@ static const luaL_Reg note_functions[] = {
 
 int luaopen_enigma_crypto_note(lua_State *L)
 {
-    luaL_newmetatable(L, NOTE_MT);
-    lua_pushcfunction(L, note_wipe);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, note_wipe);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, note_tostring);
-    lua_setfield(L, -2, "__tostring");
-    luaL_newlib(L, note_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, NOTE_MT);
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    enigma_lua_guarded_metatable(L, NOTE_MT, note_tostring, note_methods);
 
     luaL_newlib(L, note_functions);
     return 1;

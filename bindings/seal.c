@@ -25,23 +25,11 @@
 
 #define MASTER_MT "enigma.crypto.master_key"
 
-typedef struct master {
-    uint8_t *bytes; /* ENIGMA_MASTER_KEY_BYTES, guarded; NULL once wiped */
-} master;
-
-static int master_wipe(lua_State *L)
-{
-    master *m = luaL_checkudata(L, 1, MASTER_MT);
-    enigma_secret_free(m->bytes);
-    m->bytes = NULL;
-    return 0;
-}
-
 static int master_tostring(lua_State *L)
 {
-    master *m = luaL_checkudata(L, 1, MASTER_MT);
-    lua_pushstring(L, m->bytes ? "enigma.crypto.master_key (redacted)"
-                               : "enigma.crypto.master_key (wiped)");
+    lua_pushstring(L, enigma_lua_guarded_bytes(L, 1, MASTER_MT)
+                          ? "enigma.crypto.master_key (redacted)"
+                          : "enigma.crypto.master_key (wiped)");
     return 1;
 }
 
@@ -49,15 +37,10 @@ static int master_tostring(lua_State *L)
 static const uint8_t *push_master(lua_State *L, const char *path)
 {
     enigma_error err;
-    master *m = lua_newuserdatauv(L, sizeof *m, 0);
-    m->bytes = NULL;
-    luaL_setmetatable(L, MASTER_MT);
-    m->bytes = enigma_secret_alloc(ENIGMA_MASTER_KEY_BYTES);
-    if (m->bytes == NULL)
-        luaL_error(L, "out of guarded memory for a master key");
-    if (enigma_seal_master_key_load(m->bytes, path, &err) < 0)
+    uint8_t *bytes = enigma_lua_guarded_new(L, MASTER_MT, ENIGMA_MASTER_KEY_BYTES);
+    if (enigma_seal_master_key_load(bytes, path, &err) < 0)
         enigma_lua_crypto_error(L, &err);
-    return m->bytes;
+    return bytes;
 }
 
 static const char *default_master_path(lua_State *L)
@@ -121,10 +104,9 @@ static void read_opts(lua_State *L, int idx, int sealing, enigma_seal_key *key,
     lua_getfield(L, idx, "master_key");
     key->kdf = ENIGMA_SEAL_MASTER_KEY;
     if (!lua_isnil(L, -1)) {
-        master *m = luaL_checkudata(L, -1, MASTER_MT);
-        if (m->bytes == NULL)
+        key->master_key = enigma_lua_guarded_bytes(L, -1, MASTER_MT);
+        if (key->master_key == NULL)
             luaL_error(L, "attempt to use a wiped master key");
-        key->master_key = m->bytes;
         return;
     }
     lua_pop(L, 1);
@@ -207,16 +189,7 @@ static const luaL_Reg seal_functions[] = {
 
 int luaopen_enigma_crypto_seal(lua_State *L)
 {
-    luaL_newmetatable(L, MASTER_MT);
-    lua_pushcfunction(L, master_wipe);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, master_wipe);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, master_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, MASTER_MT);
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    enigma_lua_guarded_metatable(L, MASTER_MT, master_tostring, NULL);
 
     luaL_newlib(L, seal_functions);
     return 1;
