@@ -101,4 +101,32 @@ void enigma_lua_secret_text_wipe(lua_State *L, int idx);
 /* The text of a secret-text userdata at `idx`, or NULL if it is not one. */
 const char *enigma_lua_secret_text(lua_State *L, int idx);
 
+/* ---- waiting without blocking (bindings/waiter.c) ---- */
+
+/*
+ * A coroutine run by an event loop (an enigma.sched task) has a waiter. A
+ * binding whose call would block on a file descriptor -- a query waiting for
+ * its result -- asks the waiter to resume the coroutine when the descriptor
+ * is ready, then yields with lua_yieldk and no values. The loop resumes it
+ * with one boolean: true when the descriptor is ready, false when `timeout`
+ * seconds (< 0: none) passed first. Anywhere else there is no waiter, and
+ * the binding blocks as it always has.
+ */
+#define ENIGMA_WAIT_READ 1
+#define ENIGMA_WAIT_WRITE 2
+
+typedef struct enigma_lua_waiter enigma_lua_waiter;
+struct enigma_lua_waiter {
+    /* Arranges the resumption of L; 0, or -1 when it cannot (then do not yield). */
+    int (*wait_fd)(enigma_lua_waiter *w, lua_State *L, int fd, int events, double timeout);
+};
+
+/* Gives coroutine `co` a waiter (NULL removes it). Kept in a weak registry
+ * table keyed by the coroutine, so a collected coroutine needs no cleanup. */
+void enigma_lua_waiter_set(lua_State *L, lua_State *co, enigma_lua_waiter *w);
+
+/* The waiter of the running coroutine when it has one and may yield here
+ * (lua_isyieldable), else NULL: the caller should block instead. */
+enigma_lua_waiter *enigma_lua_waiter_get(lua_State *L);
+
 #endif
