@@ -23,6 +23,7 @@ int luaopen_enigma_crypto_stealth(lua_State *L);
 int luaopen_enigma_crypto_note(lua_State *L);
 int luaopen_enigma_crypto_seal(lua_State *L);
 int luaopen_enigma_crypto_keystore(lua_State *L);
+int luaopen_enigma_sched(lua_State *L);
 
 /* Pushes the JSON text of the value at idx (integers and decimals exact);
  * raises on values JSON cannot hold. Implemented in bindings/json.c. */
@@ -128,5 +129,8 @@ void enigma_lua_waiter_set(lua_State *L, lua_State *co, enigma_lua_waiter *w);
 /* The waiter of the running coroutine when it has one and may yield here
  * (lua_isyieldable), else NULL: the caller should block instead. */
 enigma_lua_waiter *enigma_lua_waiter_get(lua_State *L);
+
+/* The waiter of coroutine L whether or not it may yield here (for hooks). */
+enigma_lua_waiter *enigma_lua_waiter_find(lua_State *L);
 
 #endif

@@ -36,10 +36,13 @@ void enigma_lua_waiter_set(lua_State *L, lua_State *co, enigma_lua_waiter *w)
 
 enigma_lua_waiter *enigma_lua_waiter_get(lua_State *L)
 {
+    return lua_isyieldable(L) ? enigma_lua_waiter_find(L) : NULL;
+}
+
+enigma_lua_waiter *enigma_lua_waiter_find(lua_State *L)
+{
     enigma_lua_waiter *w;
 
-    if (!lua_isyieldable(L))
-        return NULL;
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &waiters_key) != LUA_TTABLE) {
         lua_pop(L, 1);
         return NULL;

@@ -30,7 +30,13 @@ struct enigma_db {
     int nstale;
     char *copy_buf;                        /* non-NULL while a COPY is open */
     size_t copy_len;
+    int step;                              /* the command in flight (async API) */
+    enigma_db_stmt *preparing;             /* made by STEP_PREPARE/DESCRIBE, not yet cached */
+    PGresult *last;                        /* the step's latest result */
 };
+
+/* What an asynchronous command is waiting for, in the order they are chained. */
+enum { STEP_IDLE, STEP_CACHED, STEP_DEALLOCATE, STEP_PREPARE, STEP_DESCRIBE, STEP_COMMAND };
 
 static uint64_t fnv1a(const char *s)
 {
@@ -168,6 +174,9 @@ void enigma_db_close(enigma_db *db)
         next = s->older;
         stmt_free(s);
     }
+    if (db->preparing != NULL)
+        stmt_free(db->preparing);
+    PQclear(db->last);
     free(db->stale);
     free(db->copy_buf);
     PQfinish(db->conn);
@@ -240,34 +249,11 @@ static enigma_db_stmt *cache_find(enigma_db *db, const char *sql, uint64_t hash)
     return NULL;
 }
 
-const enigma_db_stmt *enigma_db_prepare(enigma_db *db, const char *sql, enigma_error *err)
+/* A new statement for `sql`, named but not yet prepared nor cached; NULL on OOM. */
+static enigma_db_stmt *stmt_new(enigma_db *db, const char *sql, uint64_t hash, enigma_error *err)
 {
-    uint64_t hash;
-    enigma_db_stmt *s;
-    PGresult *res;
-    int i;
+    enigma_db_stmt *s = calloc(1, sizeof *s);
 
-    /* A loop running one statement, and execute() after prepare(), hit this. */
-    if (db->newest != NULL && strcmp(db->newest->sql, sql) == 0)
-        return db->newest;
-    hash = fnv1a(sql);
-    s = cache_find(db, sql, hash);
-    if (s != NULL) {
-        if (db->newest != s) {
-            lru_unlink(db, s);
-            lru_push(db, s);
-        }
-        return s;
-    }
-    if (db->copy_buf != NULL) {
-        enigma_error_set(err, "ECOPY", "a COPY is in progress on this connection; finish it first");
-        return NULL;
-    }
-    if (db->nstmts >= ENIGMA_DB_STMT_CACHE_MAX)
-        cache_drop(db, db->oldest);
-    deallocate_stale(db);
-
-    s = calloc(1, sizeof *s);
     if (s == NULL || (s->sql = strdup(sql)) == NULL) {
         free(s);
         enigma_error_set(err, "ENOMEM", "out of memory");
@@ -275,7 +261,75 @@ const enigma_db_stmt *enigma_db_prepare(enigma_db *db, const char *sql, enigma_e
     }
     s->hash = hash;
     snprintf(s->name, sizeof s->name, "enigma_%llu", ++db->next_stmt_id);
+    return s;
+}
 
+/* Copies the parameter types from a DescribePrepared result. 0, or -1 on OOM. */
+static int stmt_describe(enigma_db_stmt *s, const PGresult *res, enigma_error *err)
+{
+    int i;
+
+    s->nparams = PQnparams(res);
+    if (s->nparams > 0) {
+        s->paramtypes = malloc((size_t)s->nparams * sizeof *s->paramtypes);
+        if (s->paramtypes == NULL)
+            return enigma_error_set(err, "ENOMEM", "out of memory");
+        for (i = 0; i < s->nparams; i++)
+            s->paramtypes[i] = PQparamtype(res, i);
+    }
+    return 0;
+}
+
+static void cache_insert(enigma_db *db, enigma_db_stmt *s)
+{
+    s->bucket_next = db->buckets[s->hash % STMT_BUCKETS];
+    db->buckets[s->hash % STMT_BUCKETS] = s;
+    lru_push(db, s);
+    db->nstmts++;
+}
+
+/* The cached statement for `sql`, made the most recently used; NULL on a miss. */
+static enigma_db_stmt *cache_lookup(enigma_db *db, const char *sql)
+{
+    enigma_db_stmt *s;
+
+    /* A loop running one statement, and execute() after prepare(), hit this. */
+    if (db->newest != NULL && strcmp(db->newest->sql, sql) == 0)
+        return db->newest;
+    s = cache_find(db, sql, fnv1a(sql));
+    if (s != NULL && db->newest != s) {
+        lru_unlink(db, s);
+        lru_push(db, s);
+    }
+    return s;
+}
+
+static int refuse_if_busy(const enigma_db *db, enigma_error *err)
+{
+    if (db->step != STEP_IDLE)
+        return enigma_error_set(err, "EBUSY", "the connection is busy with another query");
+    if (db->copy_buf != NULL)
+        return enigma_error_set(err, "ECOPY", "a COPY is in progress on this connection; finish it first");
+    return 0;
+}
+
+const enigma_db_stmt *enigma_db_prepare(enigma_db *db, const char *sql, enigma_error *err)
+{
+    enigma_db_stmt *s;
+    PGresult *res;
+
+    s = cache_lookup(db, sql);
+    if (s != NULL)
+        return s;
+    if (refuse_if_busy(db, err) < 0)
+        return NULL;
+    if (db->nstmts >= ENIGMA_DB_STMT_CACHE_MAX)
+        cache_drop(db, db->oldest);
+    deallocate_stale(db);
+
+    s = stmt_new(db, sql, fnv1a(sql), err);
+    if (s == NULL)
+        return NULL;
     res = PQprepare(db->conn, s->name, sql, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         goto fail;
@@ -283,24 +337,13 @@ const enigma_db_stmt *enigma_db_prepare(enigma_db *db, const char *sql, enigma_e
     res = PQdescribePrepared(db->conn, s->name);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         goto fail;
-    s->nparams = PQnparams(res);
-    if (s->nparams > 0) {
-        s->paramtypes = malloc((size_t)s->nparams * sizeof *s->paramtypes);
-        if (s->paramtypes == NULL) {
-            PQclear(res);
-            enigma_error_set(err, "ENOMEM", "out of memory");
-            stmt_free(s);
-            return NULL;
-        }
-        for (i = 0; i < s->nparams; i++)
-            s->paramtypes[i] = PQparamtype(res, i);
+    if (stmt_describe(s, res, err) < 0) {
+        PQclear(res);
+        stmt_free(s);
+        return NULL;
     }
     PQclear(res);
-
-    s->bucket_next = db->buckets[hash % STMT_BUCKETS];
-    db->buckets[hash % STMT_BUCKETS] = s;
-    lru_push(db, s);
-    db->nstmts++;
+    cache_insert(db, s);
     return s;
 
 fail:
@@ -326,9 +369,13 @@ Oid enigma_db_stmt_paramtype(const enigma_db_stmt *stmt, int i)
 static void refuse_copy(enigma_db *db, PGresult *res, enigma_error *err)
 {
     PGresult *r;
+    char *row;
 
     if (PQresultStatus(res) == PGRES_COPY_IN)
         PQputCopyEnd(db->conn, "COPY FROM STDIN needs the copy API");
+    else if (PQresultStatus(res) == PGRES_COPY_OUT)   /* PQgetResult would repeat COPY_OUT forever */
+        while (PQgetCopyData(db->conn, &row, 0) > 0)
+            PQfreemem(row);
     while ((r = PQgetResult(db->conn)) != NULL)
         PQclear(r);
     enigma_error_set(err, "ECOPY", "COPY ... FROM STDIN / TO STDOUT cannot run as a query; "
@@ -369,6 +416,10 @@ PGresult *enigma_db_execute(enigma_db *db, const char *sql, int nparams,
     PGresult *res;
     int attempt;
 
+    if (db->step != STEP_IDLE) {
+        enigma_error_set(err, "EBUSY", "the connection is busy with another query");
+        return NULL;
+    }
     for (attempt = 0; attempt < 2; attempt++) {
         stmt = enigma_db_prepare(db, sql, err);
         if (stmt == NULL)
@@ -395,15 +446,279 @@ PGresult *enigma_db_exec_simple(enigma_db *db, const char *sql, enigma_error *er
 {
     PGresult *res;
 
-    if (db->copy_buf != NULL) {
-        enigma_error_set(err, "ECOPY", "a COPY is in progress on this connection; finish it first");
+    if (refuse_if_busy(db, err) < 0)
         return NULL;
-    }
     res = PQexec(db->conn, sql);
     if (result_ok(db, res, err) == 0)
         return res;
     PQclear(res);
     return NULL;
+}
+
+/* --- without blocking ---------------------------------------------------------------- */
+
+int enigma_db_socket(enigma_db *db)
+{
+    return PQsocket(db->conn);
+}
+
+int enigma_db_set_async(enigma_db *db, int on, enigma_error *err)
+{
+    if (PQsetnonblocking(db->conn, on ? 1 : 0) != 0)
+        return enigma_db_error_from_result(db, NULL, err);
+    return 0;
+}
+
+int enigma_db_busy(const enigma_db *db)
+{
+    return db->step != STEP_IDLE;
+}
+
+const enigma_db_stmt *enigma_db_cached(enigma_db *db, const char *sql)
+{
+    return cache_lookup(db, sql);
+}
+
+/* Forgets the command in flight and what it was making. */
+static void step_reset(enigma_db *db)
+{
+    PQclear(db->last);
+    db->last = NULL;
+    if (db->preparing != NULL)
+        stmt_free(db->preparing);
+    db->preparing = NULL;
+    db->step = STEP_IDLE;
+}
+
+/* Ends the command in flight as failed, `res` (may be NULL) saying why. */
+static int step_fail(enigma_db *db, const PGresult *res, enigma_error *err)
+{
+    enigma_db_error_from_result(db, res, err);
+    step_reset(db);
+    return -1;
+}
+
+static int send_prepare_step(enigma_db *db, enigma_error *err)
+{
+    if (!PQsendPrepare(db->conn, db->preparing->name, db->preparing->sql, 0, NULL))
+        return step_fail(db, NULL, err);
+    db->step = STEP_PREPARE;
+    return 0;
+}
+
+/* Deallocates every evicted statement in one simple query: the names are
+ * ours (enigma_<n>), never user input. 1 when sent, 0 when there is nothing
+ * to do (or no transaction state that allows it), -1 on failure. */
+static int send_deallocate(enigma_db *db, enigma_error *err)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(db->conn);
+    size_t size = (size_t)db->nstale * (sizeof "DEALLOCATE ;" + sizeof db->stale[0]) + 1, len = 0;
+    char *sql;
+    int sent;
+
+    if (db->nstale == 0 || (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS))
+        return 0;
+    sql = malloc(size);
+    if (sql == NULL)
+        return 0;           /* the server keeps them a while longer */
+    while (db->nstale > 0)
+        len += (size_t)snprintf(sql + len, size - len, "DEALLOCATE %s;", db->stale[--db->nstale]);
+    sent = PQsendQuery(db->conn, sql);
+    free(sql);
+    if (!sent)
+        return step_fail(db, NULL, err);
+    db->step = STEP_DEALLOCATE;
+    return 1;
+}
+
+int enigma_db_send_prepare(enigma_db *db, const char *sql, enigma_error *err)
+{
+    int sent;
+
+    if (refuse_if_busy(db, err) < 0)
+        return -1;
+    if (cache_lookup(db, sql) != NULL) {
+        db->step = STEP_CACHED;     /* nothing to send: progress() reports done at once */
+        return 0;
+    }
+    if (db->nstmts >= ENIGMA_DB_STMT_CACHE_MAX)
+        cache_drop(db, db->oldest);
+    db->preparing = stmt_new(db, sql, fnv1a(sql), err);
+    if (db->preparing == NULL)
+        return -1;
+    sent = send_deallocate(db, err);
+    if (sent != 0)
+        return sent < 0 ? -1 : 0;
+    return send_prepare_step(db, err);
+}
+
+int enigma_db_send_execute(enigma_db *db, const enigma_db_stmt *stmt, int nparams,
+                           const char *const *values, const int *lengths, enigma_error *err)
+{
+    if (refuse_if_busy(db, err) < 0)
+        return -1;
+    if (nparams != stmt->nparams)
+        return enigma_error_set(err, "EPARAMS",
+                                "the statement takes %d parameter%s but %d %s given",
+                                stmt->nparams, stmt->nparams == 1 ? "" : "s",
+                                nparams, nparams == 1 ? "was" : "were");
+    if (!PQsendQueryPrepared(db->conn, stmt->name, nparams, values, lengths, NULL, 0))
+        return step_fail(db, NULL, err);
+    db->step = STEP_COMMAND;
+    return 0;
+}
+
+int enigma_db_send_simple(enigma_db *db, const char *sql, enigma_error *err)
+{
+    if (refuse_if_busy(db, err) < 0)
+        return -1;
+    if (!PQsendQuery(db->conn, sql))
+        return step_fail(db, NULL, err);
+    db->step = STEP_COMMAND;
+    return 0;
+}
+
+/* The step in flight has all its results: 1 when the next step was sent,
+ * 0 when the command is done (*res for STEP_COMMAND), -1 on failure. */
+static int step_done(enigma_db *db, PGresult **res, enigma_error *err)
+{
+    PGresult *last = db->last;
+
+    db->last = NULL;
+    switch (db->step) {
+    case STEP_DEALLOCATE:
+        PQclear(last);
+        return send_prepare_step(db, err) < 0 ? -1 : 1;
+    case STEP_PREPARE:
+        if (PQresultStatus(last) != PGRES_COMMAND_OK) {
+            step_fail(db, last, err);
+            PQclear(last);
+            return -1;
+        }
+        PQclear(last);
+        if (!PQsendDescribePrepared(db->conn, db->preparing->name))
+            return step_fail(db, NULL, err);
+        db->step = STEP_DESCRIBE;
+        return 1;
+    case STEP_CACHED:
+        db->step = STEP_IDLE;
+        return 0;
+    case STEP_DESCRIBE:
+        if (PQresultStatus(last) != PGRES_COMMAND_OK) {
+            step_fail(db, last, err);
+            PQclear(last);
+            return -1;
+        }
+        if (stmt_describe(db->preparing, last, err) < 0) {
+            PQclear(last);
+            step_reset(db);
+            return -1;
+        }
+        PQclear(last);
+        cache_insert(db, db->preparing);
+        db->preparing = NULL;
+        db->step = STEP_IDLE;
+        return 0;
+    default:
+        db->step = STEP_IDLE;
+        if (last == NULL)
+            return enigma_db_error_from_result(db, NULL, err);
+        if (result_ok(db, last, err) < 0) {
+            PQclear(last);
+            return -1;
+        }
+        *res = last;
+        return 0;
+    }
+}
+
+int enigma_db_progress(enigma_db *db, PGresult **res, enigma_error *err)
+{
+    PGresult *r;
+    int flushed, next;
+
+    *res = NULL;
+    if (db->step == STEP_IDLE)
+        return enigma_error_set(err, "EIDLE", "no command is in flight on this connection");
+    for (;;) {
+        if (db->step == STEP_CACHED)
+            return step_done(db, res, err);
+        flushed = PQflush(db->conn);
+        if (flushed < 0 || !PQconsumeInput(db->conn))
+            return step_fail(db, NULL, err);
+        next = 0;
+        while (!next && !PQisBusy(db->conn)) {
+            r = PQgetResult(db->conn);
+            if (r == NULL) {
+                next = step_done(db, res, err);
+                if (next <= 0)
+                    return next;
+            } else if (PQresultStatus(r) == PGRES_COPY_IN || PQresultStatus(r) == PGRES_COPY_OUT) {
+                refuse_copy(db, r, err);    /* blocks for the server's short answer */
+                PQclear(r);
+                step_reset(db);
+                return -1;
+            } else {
+                PQclear(db->last);          /* like PQexec: the last result counts */
+                db->last = r;
+            }
+        }
+        if (!next)
+            return flushed == 1 ? ENIGMA_DB_WANT_WRITE : ENIGMA_DB_WANT_READ;
+    }
+}
+
+int enigma_db_retry_stale(enigma_db *db, const char *sql, const enigma_error *err)
+{
+    enigma_db_stmt *s;
+
+    if (!is_stale_statement(db, err))
+        return 0;
+    s = cache_find(db, sql, fnv1a(sql));
+    if (s != NULL)
+        cache_drop(db, s);
+    return 1;
+}
+
+int enigma_db_cancel(enigma_db *db, enigma_error *err)
+{
+    char msg[256];
+    PGcancel *cancel = PQgetCancel(db->conn);
+    int ok;
+
+    if (cancel == NULL)
+        return enigma_error_set(err, "08006", "cannot cancel: the connection is not open");
+    ok = PQcancel(cancel, msg, sizeof msg);
+    PQfreeCancel(cancel);
+    if (!ok)
+        return enigma_error_set(err, "ECANCEL", "could not send the cancel request: %s",
+                                trim_newline(msg));
+    return 0;
+}
+
+int enigma_db_abandon(enigma_db *db, enigma_error *err)
+{
+    PGresult *r;
+    int rc = 0;
+
+    if (db->step == STEP_IDLE)
+        return 0;
+    if (enigma_db_cancel(db, err) < 0)
+        rc = -1;
+    PQsetnonblocking(db->conn, 0);
+    while ((r = PQgetResult(db->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+
+        PQclear(r);
+        if (st == PGRES_COPY_IN)
+            PQputCopyEnd(db->conn, "abandoned by the client");
+        else if (st == PGRES_COPY_OUT || PQstatus(db->conn) == CONNECTION_BAD)
+            break;
+    }
+    step_reset(db);
+    if (PQstatus(db->conn) == CONNECTION_BAD)
+        return enigma_db_error_from_result(db, NULL, err);
+    return rc;
 }
 
 /* --- COPY FROM STDIN ---------------------------------------------------------- */
@@ -419,6 +734,8 @@ int enigma_db_copy_begin(enigma_db *db, const char *sql, enigma_error *err)
 
     if (db->copy_buf != NULL)
         return enigma_error_set(err, "ECOPY", "a COPY is already in progress on this connection");
+    if (refuse_if_busy(db, err) < 0)
+        return -1;
     res = PQexec(db->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         if (PQresultStatus(res) == PGRES_FATAL_ERROR)

@@ -94,4 +94,84 @@ int enigma_db_in_copy(const enigma_db *db);
  * hint) or, when res is NULL or carries no SQLSTATE, from the connection. */
 int enigma_db_error_from_result(enigma_db *db, const PGresult *res, enigma_error *err);
 
+/*
+ * Without blocking. A task run by an event loop sends a command, then calls
+ * enigma_db_progress() each time the socket is ready until the command is
+ * done; one command at a time per connection. The blocking calls above keep
+ * working between commands and refuse (EBUSY) while one is in flight.
+ *
+ *   enigma_db_set_async(db, 1, err);
+ *   enigma_db_send_execute(db, stmt, n, values, NULL, err);
+ *   while ((want = enigma_db_progress(db, &res, err)) > 0)
+ *       wait for enigma_db_socket(db): readable, or also writable for WANT_WRITE
+ *   enigma_db_set_async(db, 0, err);
+ *
+ * Results are as enigma_db_execute's and enigma_db_exec_simple's, with the
+ * same codes, plus:
+ *   EBUSY  a command is already in flight on the connection
+ *   EIDLE  enigma_db_progress() with nothing in flight
+ */
+#define ENIGMA_DB_WANT_READ 1   /* wait until the socket is readable */
+#define ENIGMA_DB_WANT_WRITE 2  /* wait until it is writable or readable */
+
+/* The connection's socket, to wait on. */
+int enigma_db_socket(enigma_db *db);
+
+/* Puts libpq's sending into non-blocking mode (on) or back (off, which
+ * flushes). Leave it off outside a command: the COPY API needs it off.
+ * Returns 0, or -1 with `err` filled. */
+int enigma_db_set_async(enigma_db *db, int on, enigma_error *err);
+
+/* 1 while a command sent by the functions below has not been collected. */
+int enigma_db_busy(const enigma_db *db);
+
+/* The cached statement for `sql` (valid as enigma_db_prepare's result is),
+ * or NULL when it has not been prepared: never talks to the server. */
+const enigma_db_stmt *enigma_db_cached(enigma_db *db, const char *sql);
+
+/*
+ * Sends the preparation of `sql`, as enigma_db_prepare does it (deallocating
+ * evicted statements first, then PREPARE, then DESCRIBE for the parameter
+ * types; enigma_db_progress() chains the steps). When progress() reports
+ * done the statement is in the cache: enigma_db_cached(). Sends nothing when
+ * it is cached already. Returns 0, or -1 with `err` filled.
+ */
+int enigma_db_send_prepare(enigma_db *db, const char *sql, enigma_error *err);
+
+/* Sends the execution of a prepared statement; libpq copies `values`, so
+ * the caller may wipe them as soon as this returns. 0, or -1 (EPARAMS for a
+ * wrong parameter count). */
+int enigma_db_send_execute(enigma_db *db, const enigma_db_stmt *stmt, int nparams,
+                           const char *const *values, const int *lengths, enigma_error *err);
+
+/* Sends `sql` through the simple query protocol (several statements, no
+ * parameters). 0, or -1. */
+int enigma_db_send_simple(enigma_db *db, const char *sql, enigma_error *err);
+
+/*
+ * Moves the command in flight on: sends what is queued, reads what arrived,
+ * and sends the next step of a preparation. Returns ENIGMA_DB_WANT_READ or
+ * ENIGMA_DB_WANT_WRITE while it waits on the server; 0 when done, with *res
+ * the command's result (TUPLES_OK or COMMAND_OK, the caller PQclear()s it;
+ * NULL for a preparation); -1 with `err` filled when the command failed, after
+ * which the connection is idle again and usable (unless the code is 08006).
+ */
+int enigma_db_progress(enigma_db *db, PGresult **res, enigma_error *err);
+
+/* 1 when `err`, from executing `sql`, means its cached plan went stale (the
+ * schema changed) and no transaction is open: the statement has been dropped
+ * from the cache, so prepare and execute it again, once. Else 0. */
+int enigma_db_retry_stale(enigma_db *db, const char *sql, const enigma_error *err);
+
+/* Asks the server to cancel the statement it is running (a new connection
+ * to the server, so it waits for that). The statement then fails with 57014.
+ * 0 when the request was sent (the statement may have finished already), or
+ * -1 with `err` filled. */
+int enigma_db_cancel(enigma_db *db, enigma_error *err);
+
+/* Gives up on the command in flight, if any: cancels it, waits for its end
+ * (blocking) and forgets it, so the connection is idle. 0, or -1 when the
+ * connection is lost. enigma_db_close() needs none of this. */
+int enigma_db_abandon(enigma_db *db, enigma_error *err);
+
 #endif
