@@ -14,6 +14,8 @@ int enigma_cmd_run(int argc, char **argv);
 int enigma_cmd_migrate(int argc, char **argv);
 int enigma_cmd_db(int argc, char **argv);
 int enigma_cmd_cron(int argc, char **argv);
+int enigma_cmd_serve(int argc, char **argv);
+int enigma_cmd_jobs(int argc, char **argv);
 
 /* A Lua state with the standard libraries and the enigma package preloaded;
  * close it with enigma_host_alloc_close (bindings/host/alloc.h). */

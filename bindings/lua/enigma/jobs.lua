@@ -114,9 +114,9 @@ end
 
 --- Unix seconds as the UTC text used for occurrences and logs.
 function jobs.utc(t, fraction)
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", math.floor(t))
-  if fraction then s = s .. ("%.3f"):format(t % 1):sub(2) end
-  return s .. "Z"
+  if not fraction then return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t)) end
+  local ms = math.floor(t * 1000 + 0.5)
+  return os.date("!%Y-%m-%dT%H:%M:%S", ms // 1000) .. (".%03dZ"):format(ms % 1000)
 end
 
 return jobs
