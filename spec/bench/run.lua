@@ -3,10 +3,12 @@
 -- Machines are shared and noisy: compare the ratios, not the absolute times.
 --
 --   enigma run spec/bench/run.lua BUILD_DIR [--rows N] [--roundtrips N] [--announcements N]
---                                           [--only db_roundtrip,db_copy,rss,crypto_ops,stealth_scan]
+--                                           [--only db_roundtrip,db_copy,rss,crypto_ops,stealth_scan,
+--                                                   sched_lateness,sched_reload,notify_latency,sched_multi]
 local enigma = require "enigma"
 local demo = require "enigma.demo"
 local stealth = require "enigma.stealth"
+local S = require "spec.bench.sched"
 
 local build = arg[1] or "build"
 local opts = { rows = 1000000, roundtrips = 20000, announcements = 100000 }
