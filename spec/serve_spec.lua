@@ -31,6 +31,8 @@ teardown(function()
   serve.stop_cluster()
 end)
 
+after_each(function() serve.cleanup() end)
+
 before_each(function()
   assert(db:exec("truncate seen"))
   assert(db:exec("truncate job_runs"))

@@ -219,6 +219,264 @@ if wanted("stealth_scan") then
   print()
 end
 
+-- The runner sections: child `enigma serve` processes on generated job directories, measured
+-- from what they recorded (job_runs, or a table or file the job writes). Lateness is a run's
+-- start (taken in the runner) minus its due time; "1 core" is 100 % CPU.
+
+--- The runner's own job_runs figures for jobs named prefix..., due in [from, to).
+local WINDOW = [[
+  from job_runs
+ where starts_with(job, $1) and scheduled_for >= to_timestamp($2) and scheduled_for < to_timestamp($3)]]
+
+local function statuses(prefix, from, to)
+  local parts = {}
+  for _, r in ipairs(assert(db:query("select status, count(*) as n" .. WINDOW
+                                     .. " group by status order by status", prefix, from, to))) do
+    parts[#parts + 1] = ("%s %d"):format(r.status, r.n)
+  end
+  for _, r in ipairs(assert(db:query("select split_part(error, E'\\n', 1) as error, count(*) as n" .. WINDOW
+                                     .. " and error is not null group by 1 order by 2 desc limit 3",
+                                     prefix, from, to))) do
+    parts[#parts + 1] = ("\n    %d x %s"):format(r.n, r.error)
+  end
+  return #parts > 0 and table.concat(parts, ", ") or "none"
+end
+
+local function lateness(prefix, from, to)
+  return assert(db:query([[
+    select count(*) as n,
+           percentile_cont(0.5) within group (order by l) as p50,
+           percentile_cont(0.99) within group (order by l) as p99, max(l) as max
+      from (select extract(epoch from started_at - scheduled_for)::float8 * 1000 as l]] .. WINDOW .. [[
+               and status = 'succeeded') x]], prefix, from, to))[1]
+end
+
+-- sched_lateness ---------------------------------------------------------------------
+-- 10,000 jobs, job i due every minute at second i % 60 (~167 runs a second), on one runner;
+-- then the same runner binary idle, with one job due once a year.
+if wanted("sched_lateness") then
+  S.guard(function()
+    local n, secs, warm = 10000, 22, 3
+    local base = S.tempdir()
+    local dir = base .. "/jobs"
+    assert(os.execute("mkdir " .. quote(dir)))
+    local per_second = {}
+    for i = 1, n do
+      S.write(("%s/lat_%05d.lua"):format(dir, i),
+        ('return { schedule = "%d * * * * *", run = function() end }\n'):format(i % 60))
+      per_second[i % 60] = (per_second[i % 60] or 0) + 1
+    end
+    local r = S.serve(build, url, dir, base .. "/runner.log", { "--quiet" })
+    local up = S.wait_up(r, 60)
+    local from = up + warm
+    S.sleep_until(from)
+    local cpu0, t0 = S.cpu_seconds(r), S.now()
+    S.sleep_until(up + secs)
+    local cpu = (S.cpu_seconds(r) - cpu0) / (S.now() - t0)
+    local to = S.now()
+    local clean = S.stop({ r })
+    local expected = 0
+    for s = math.ceil(from), math.ceil(to) - 1 do expected = expected + per_second[s % 60] end
+    local l = lateness("lat_", from, to)
+
+    local idle_dir = base .. "/idle"
+    assert(os.execute("mkdir " .. quote(idle_dir)))
+    S.write(idle_dir .. "/idle_yearly.lua", 'return { schedule = "0 0 1 1 *", run = function() end }\n')
+    local idle = S.serve(build, url, idle_dir, base .. "/idle.log", { "--quiet" })
+    S.sleep_until(S.wait_up(idle, 30) + 2)
+    local icpu0, it0 = S.cpu_seconds(idle), S.now()
+    S.sleep(10)
+    local idle_cpu = (S.cpu_seconds(idle) - icpu0) / (S.now() - it0)
+    S.stop({ idle })
+
+    print(string.format("sched_lateness  %d jobs on second-level schedules (~%d runs/s), one runner, %.1f s measured",
+      n, n // 60, to - from))
+    print(string.format("  runs succeeded  %d of %d due   (statuses: %s)%s", l.n, expected,
+      statuses("lat_", from, to), clean and "" or "   [runner did not stop cleanly]"))
+    print(string.format("  lateness        p50 %.2f ms   p99 %.2f ms   max %.2f ms   (target p99 < 5 ms)",
+      l.p50 or 0 / 0, l.p99 or 0 / 0, l.max or 0 / 0))
+    print(string.format("  runner CPU      %.1f %% of one core during the run", cpu * 100))
+    print(string.format("  idle CPU        %.2f %% of one core   (one job due once a year, 10 s; resolution %.2f %%)",
+      idle_cpu * 100, 100 / S.TCK / 10))
+    print()
+  end)
+end
+
+-- sched_reload -------------------------------------------------------------------------
+-- A job due every second records its version; the file is rewritten with the next version at a
+-- random moment within a second, and the first run of that version is looked for.
+if wanted("sched_reload") then
+  S.guard(function()
+    local rounds = 12
+    assert(db:exec("drop table if exists bench_reload"))
+    assert(db:exec("create table bench_reload (version integer not null, due float8, at float8 not null)"))
+    local base = S.tempdir()
+    local dir = base .. "/jobs"
+    assert(os.execute("mkdir " .. quote(dir)))
+    local path = dir .. "/reload_tick.lua"
+    local function version(v)
+      S.write(path, ([[
+local enigma = require "enigma"
+return { schedule = "* * * * * *", run = function(ctx)
+  local at = enigma.sched.now()
+  assert(ctx.db:exec("insert into bench_reload (version, due, at) values ($1, $2, $3)", %d, ctx.scheduled_for, at))
+end }
+]]):format(v))
+    end
+    version(0)
+    local r = S.serve(build, url, dir, base .. "/runner.log", { "--quiet" })
+    S.sleep_until(S.wait_up(r, 30) + 2)
+    math.randomseed(42)
+    local to_run, to_due, missed, lost = {}, {}, 0, 0
+    for v = 1, rounds do
+      S.sleep_until(math.floor(S.now()) + 1 + math.random())
+      version(v)
+      local written = S.now()
+      local first_due = math.floor(written) + 1
+      local row
+      repeat
+        S.sleep(0.1)
+        row = assert(db:query("select due, at from bench_reload where version = $1 order by at limit 1", v))[1]
+      until row or S.now() > written + 5
+      if row then
+        to_run[#to_run + 1] = (row.at - written) * 1000
+        to_due[#to_due + 1] = (row.at - first_due) * 1000
+        if math.abs(row.due - first_due) > 0.001 then missed = missed + 1 end
+      else
+        lost = lost + 1
+      end
+    end
+    local clean = S.stop({ r })
+    print(string.format("sched_reload  a job due every second rewritten %d times at random moments, one runner",
+      rounds))
+    print(string.format("  write -> first run of the new version      p50 %6.1f ms   max %6.1f ms",
+      S.quantile(to_run, 0.5), S.quantile(to_run, 1)))
+    print(string.format("  first due time after the write -> that run  p50 %6.1f ms   max %6.1f ms   (target < 200 ms)",
+      S.quantile(to_due, 0.5), S.quantile(to_due, 1)))
+    print(string.format("  new version missed the first due time %d of %d times; never ran within 5 s: %d%s",
+      missed, rounds, lost, clean and "" or "   [runner did not stop cleanly]"))
+    print()
+    assert(db:exec("drop table bench_reload"))
+  end)
+end
+
+-- notify_latency -----------------------------------------------------------------------
+-- Single-row INSERTs into transactions, each its own statement, paced at 1,000 a second; a job
+-- listening on `transactions` appends the row id and the time its run began to a file.
+if wanted("notify_latency") then
+  S.guard(function()
+    local rate, secs = 1000, 5
+    local base = S.tempdir()
+    local dir = base .. "/jobs"
+    assert(os.execute("mkdir " .. quote(dir)))
+    local seen = base .. "/seen.txt"
+    S.write(dir .. "/notify_tx.lua", ([[
+local enigma = require "enigma"
+local out = assert(io.open(%q, "a"))
+out:setvbuf("line")
+return { listen = "transactions", overlap = "allow", run = function(ctx)
+  out:write(ctx.event.data.id or "?", " ", ("%%.6f"):format(enigma.sched.now()), "\n")
+end }
+]]):format(seen))
+    local r = S.serve(build, url, dir, base .. "/runner.log", { "--quiet" })
+    S.sleep_until(S.wait_up(r, 30) + 1)
+    -- Several connections, each inserting at its share of the rate: one alone waits on every
+    -- commit in turn and falls short of 1,000 a second here.
+    local n, conns = rate * secs, 4
+    local wallet = "0x" .. ("5e"):rep(20)
+    local committed, t_start, t_end = {}, S.now() + 0.2, nil
+    S.in_tasks(conns, function(k)
+      local tx <close> = assert(enigma.db.connect(url))
+      for i = k, n, conns do
+        local wait = t_start + (i - 1) / rate - S.now()
+        if wait > 0.001 then enigma.sched.sleep(wait) end
+        local rows = assert(tx:query([[insert into transactions (user_wallet, tx_type, category, amount)
+                                       values ($1, 'token_transfer', 'transfer', 1) returning id]], wallet))
+        committed[rows[1].id] = S.now()
+      end
+      t_end = math.max(t_end or 0, S.now())
+    end)
+    S.sleep(2)
+    local clean = S.stop({ r })
+    local delays, handled, unknown = {}, 0, 0
+    for id, at in (S.read(seen) or ""):gmatch("(%S+) (%S+)\n") do
+      handled = handled + 1
+      if committed[id] then delays[#delays + 1] = (tonumber(at) - committed[id]) * 1000 else unknown = unknown + 1 end
+    end
+    local runs = assert(db:query([[select status, count(*) as n from job_runs where job = 'notify_tx'
+                                   group by status order by status]]))
+    local parts = {}
+    for _, row in ipairs(runs) do parts[#parts + 1] = ("%s %d"):format(row.status, row.n) end
+    print(string.format("notify_latency  %d single-row INSERTs into transactions on %d connections, target %d/s, "
+      .. "achieved %.0f/s", n, conns, rate, n / (t_end - t_start)))
+    print(string.format("  handled %d of %d events   (job_runs: %s)%s%s", #delays, n,
+      #parts > 0 and table.concat(parts, ", ") or "none",
+      unknown > 0 and ("; %d unknown ids"):format(unknown) or "", clean and "" or "   [runner did not stop cleanly]"))
+    print(string.format("  commit -> handler start   p50 %.2f ms   p99 %.2f ms   max %.2f ms",
+      S.quantile(delays, 0.5), S.quantile(delays, 0.99), S.quantile(delays, 1)))
+    print()
+    assert(db:exec("delete from transactions where user_wallet = $1", wallet))
+  end)
+end
+
+-- sched_multi ----------------------------------------------------------------------------
+-- Three runners on one directory of 100 jobs due every second: every occurrence exactly once,
+-- one attempt, succeeded; and how the runners shared them. Twice: jobs running `select 1` on
+-- ctx.db, and jobs that touch no database (the claims alone).
+local function multi(prefix, what, body)
+  local njobs, secs = 100, 11
+  local base = S.tempdir()
+  local dir = base .. "/jobs"
+  assert(os.execute("mkdir " .. quote(dir)))
+  for i = 1, njobs do
+    S.write(("%s/%s%03d.lua"):format(dir, prefix, i),
+      ('return { schedule = "* * * * * *", run = function(ctx) %s end }\n'):format(body))
+  end
+  local rs = {}
+  for i = 1, 3 do
+    rs[i] = S.serve(build, url, dir, ("%s/r%d.log"):format(base, i), { "--id", "r" .. i, "--quiet" })
+  end
+  local up = 0
+  for _, r in ipairs(rs) do up = math.max(up, S.wait_up(r, 30)) end
+  local from = math.floor(up) + 2         -- all three have connected and claim by then
+  S.sleep_until(from + secs - 0.5)        -- the last due second has started by the SIGTERM
+  local to = S.now()
+  local clean = S.stop(rs)
+  local c = assert(db:query([[
+    select count(*) as occurrences, min(n) as min_rows, max(n) as max_rows,
+           count(*) filter (where n > 1) as duplicated, count(*) filter (where ok <> 1) as not_ok
+      from (select job, occurrence, count(*) as n, count(*) filter (where status = 'succeeded') as ok
+            ]] .. WINDOW .. [[ group by job, occurrence) x]], prefix, from, to))[1]
+  local expected = njobs * (math.ceil(to) - from)
+  local split = {}
+  for _, row in ipairs(assert(db:query("select runner_id, count(*) as n" .. WINDOW
+      .. " and status = 'succeeded' group by runner_id order by runner_id", prefix, from, to))) do
+    split[#split + 1] = ("%s %d"):format(row.runner_id, row.n)
+  end
+  local errors = 0
+  for _, r in ipairs(rs) do
+    for _ in (S.read(r.log) or ""):gmatch("runner error: ") do errors = errors + 1 end
+  end
+  local l = lateness(prefix, from, to)
+  print(string.format("  %s, %.1f s measured", what, to - from))
+  print(string.format("    occurrences   %d of %d due; rows per occurrence min %s max %s; duplicated %d, "
+    .. "not exactly one success %d, missing %d   (target: each exactly once)",
+    c.occurrences, expected, c.min_rows or "-", c.max_rows or "-", c.duplicated, c.not_ok,
+    expected - c.occurrences))
+  print(string.format("    statuses      %s%s", statuses(prefix, from, to),
+    clean and "" or "   [a runner did not stop cleanly]"))
+  print(string.format("    split         %s;   'runner error' lines logged: %d", table.concat(split, ", "), errors))
+  print(string.format("    throughput    %.1f runs/s   lateness p50 %.2f ms   p99 %.2f ms   max %.2f ms",
+    l.n / (to - from), l.p50 or 0 / 0, l.p99 or 0 / 0, l.max or 0 / 0))
+end
+
+if wanted("sched_multi") then
+  print("sched_multi  3 runners (r1, r2, r3) on one directory of 100 jobs due every second")
+  S.guard(function() multi("multi_db_", "jobs running `select 1` on ctx.db", 'assert(ctx.db:query("select 1"))') end)
+  S.guard(function() multi("multi_nodb_", "jobs touching no database", "") end)
+  print()
+end
+
 db:close()
 do
   local admin <close> = assert(enigma.db.connect())

@@ -33,16 +33,20 @@ end
 --- Blocks until the wall clock reads t.
 function M.sleep_until(t) M.sleep(t - sched.now()) end
 
---- Runs fn(...) as a task on the event loop and returns what it returns (or raises its error).
-function M.in_task(fn, ...)
-  local args, res = table.pack(...), nil
-  sched.spawn(function()
-    res = table.pack(xpcall(fn, debug.traceback, table.unpack(args, 1, args.n)))
-    sched.stop()
-  end)
+--- Runs fn(1) .. fn(n) as n tasks side by side on the event loop, until all have returned;
+--- raises the first error one of them raised.
+function M.in_tasks(n, fn)
+  local left, failure = n, nil
+  for k = 1, n do
+    sched.spawn(function()
+      local ok, err = xpcall(fn, debug.traceback, k)
+      if not ok then failure = failure or err end
+      left = left - 1
+      if left == 0 then sched.stop() end
+    end)
+  end
   sched.run()
-  if not res[1] then error(res[2], 0) end
-  return table.unpack(res, 2, res.n)
+  if failure then error(failure, 0) end
 end
 
 --- A new directory under /tmp, removed by cleanup().
@@ -90,6 +94,7 @@ end
 function M.alive(child) return stat(child.pid) ~= nil end
 
 local TCK = tonumber(sh("getconf CLK_TCK"))
+M.TCK = TCK
 
 --- CPU seconds (user + system) the process has used so far.
 function M.cpu_seconds(child)
@@ -137,7 +142,9 @@ function M.cleanup()
     if M.alive(c) then os.execute(("kill -KILL %d 2>/dev/null"):format(c.pid)) end
   end
   children = {}
-  for _, d in ipairs(dirs) do os.execute("rm -rf " .. quote(d)) end
+  for _, d in ipairs(dirs) do
+    if os.getenv("BENCH_KEEP") then print("kept " .. d) else os.execute("rm -rf " .. quote(d)) end
+  end
   dirs = {}
 end
 

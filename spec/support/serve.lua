@@ -4,7 +4,7 @@ local enigma = require "enigma"
 local shell = require "shell"
 
 local BIN = assert(os.getenv("ENIGMA_BIN"))
-local M = {}
+local M = { runners = {} }
 
 local home, BUILD = nil, BIN:match("^(.*)/[^/]+$")
 
@@ -67,15 +67,27 @@ function M.start(dir, id, args)
   local log = os.tmpname()
   local status = os.tmpname()
   os.remove(status)
-  local cmd = ("%s sh -c %s"):format(M.env, shell.quote(
+  -- Through its URL, as in production: the embedded-cluster default would start a stopped
+  -- cluster again on the runner's next connection attempt.
+  local cmd = ("%sENIGMA_DATABASE_URL=%s sh -c %s"):format(M.env, shell.quote(M.url), shell.quote(
     ("%s serve --jobs %s --id %s %s > %s 2>&1 & pid=$!; echo $pid; wait $pid; echo $? > %s")
       :format(BIN, shell.quote(dir), shell.quote(id), args or "", log, status)))
-  local p = assert(io.popen(cmd .. " &"))
+  local p = assert(io.popen(cmd .. " 2>/dev/null &"))
   local pid = assert(tonumber(p:read("l")), "no pid from the runner")
   p:close()
   local r = { pid = pid, log = log, status = status, dir = dir, id = id }
+  M.runners[#M.runners + 1] = r
   M.wait_until("runner " .. id .. " to start", 10, function() return M.read(log):find("job%(s%) from") end)
   return r
+end
+
+--- Kills every runner a test started and left running (after_each: a failed test must not
+--- leave one behind).
+function M.cleanup()
+  for _, r in ipairs(M.runners) do
+    if not tonumber((M.read(r.status):match("%d+"))) then M.signal(r, "KILL") end
+  end
+  M.runners = {}
 end
 
 --- Runs a command against the private cluster: exit code, stdout, stderr.

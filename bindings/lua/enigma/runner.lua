@@ -492,6 +492,9 @@ function Runner:drop_db(err)
     pcall(self.db.close, self.db)
     self.db = nil
   end
+  -- idle job connections went with the server too: the next runs connect afresh
+  for _, db in ipairs(self.pool) do pcall(db.close, db) end
+  self.pool = {}
   log("lost the database connection: %s", first_line(message_of(err)))
 end
 
