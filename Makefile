@@ -22,6 +22,7 @@ run: build
 	$(ENIGMA) migrate
 	$(ENIGMA) run scripts/demo/load.lua
 	$(ENIGMA) run examples/quickstart.lua
+	$(ENIGMA) serve
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

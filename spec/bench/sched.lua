@@ -1,7 +1,8 @@
 -- The plumbing of the runner sections of make bench (spec/bench/run.lua): child `enigma serve`
 -- processes on job directories of their own, waiting on the wall clock, their CPU time, and
 -- percentiles. Every child and temporary directory is remembered, so guard() can take them
--- all down when a section fails half-way.
+-- all down when a section fails half-way. BENCH_KEEP=1 keeps the directories (job files and
+-- runner logs) for a look afterwards.
 local enigma = require "enigma"
 
 local sched = enigma.sched
