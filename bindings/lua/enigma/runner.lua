@@ -667,8 +667,8 @@ function Runner:finish(run, status, err)
   st.inflight = st.inflight - 1
   self.inflight = self.inflight - 1
   if not self.quiet or status ~= "succeeded" then
-    log("job %s %s in %.1f ms (%s %s, attempt %d%s)%s", run.name, status,
-        (now - run.started_at) * 1000, run.trigger, run.occurrence, run.attempt, note,
+    log("job %s %s in %.1f ms (%s, attempt %d%s)%s", run.name, status, (now - run.started_at) * 1000,
+        run.trigger == "manual" and "manual" or run.trigger .. " " .. run.occurrence, run.attempt, note,
         err and (": " .. first_line(err)) or "")
   end
   if run.on_done then run.on_done(status, err) end
@@ -834,25 +834,24 @@ function Runner:run_now(name)
   local result
   local host, pid = sched.identity()
   self.control = sched.spawn(function()
-    local db, cerr = enigma.db.connect(self.url)
-    if not db then
-      result = { "failed", "cannot connect to the database: " .. tostring(cerr) }
-      return sched.stop()
-    end
-    self.db = db
-    local now = sched.now()
-    local occurrence = ("manual:%s:%d:%s"):format(host, pid, jobs.utc(now, true))
-    local won = self:claim({ { name = name, occurrence = occurrence, trigger = "manual", due = now,
-                              on_done = function(status, e) result = { status, e } end } })
-    local run = won[1]
-    self:execute(job, run)
-    while not result do
-      self.sleeping = true
-      sched.suspend(1)
-    end
-    self.sleeping = false
-    self:flush_writes()
-    db:close()
+    local ok, err2 = pcall(function()
+      local db, cerr = enigma.db.connect(self.url)
+      if not db then error(cerr, 0) end
+      self.db = db
+      local now = sched.now()
+      local occurrence = ("manual:%s:%d:%s"):format(host, pid, jobs.utc(now, true))
+      local won = self:claim({ { name = name, occurrence = occurrence, trigger = "manual", due = now,
+                                on_done = function(status, e) result = { status, e } end } })
+      self:execute(job, won[1])
+      while not result do
+        self.sleeping = true
+        sched.suspend(1)
+      end
+      self.sleeping = false
+      self:flush_writes()
+    end)
+    if not ok then result = { "failed", "cannot run it: " .. message_of(err2) } end
+    if self.db then self.db:close() end
     self.db = nil
     for _, c in ipairs(self.pool) do c:close() end
     sched.stop()
