@@ -100,6 +100,9 @@ function runner.new(opts)
     grace = opts.grace or 10,
     lookahead = opts.lookahead or 0.5,
     capacity = opts.capacity or 1000,
+    connections = opts.connections or 8,   -- job connections open at once; runs beyond wait
+    nconnections = 0,
+    conn_waiters = {},
     quiet = opts.quiet,
     jobs = {},          -- name -> the current version of the job
     state = {},         -- name -> { inflight = n, queue = { run... } }
@@ -139,6 +142,7 @@ function Runner:install(job)
     end
   end
   self.jobs[job.name] = job
+  self.job_arrays = nil
   if (old and old.listen) ~= job.listen then self:restart_listener() end
   self:poke()
 end
@@ -147,6 +151,7 @@ function Runner:remove(name)
   local old = self.jobs[name]
   if not old then return end
   self.jobs[name] = nil
+  self.job_arrays = nil
   if old.listen then self:restart_listener() end
   log("job %s removed (%s/%s.lua is gone)", name, self.dir, name)
 end
@@ -250,6 +255,7 @@ local CLAIM_SQL = [[
 insert into job_runs (job, occurrence, trigger, scheduled_for, status, runner_id, lease_expires_at)
 select j, o, t, to_timestamp(s), 'claimed', $1, now() + make_interval(secs => $2)
   from unnest($3::text[], $4::text[], $5::text[], $6::float8[]) as x(j, o, t, s)
+ order by j, o      -- every runner inserts in the same order: concurrent claims cannot deadlock
 on conflict (job, occurrence, attempt) do nothing
 returning id, job, occurrence, attempt,
           exists (select 1 from job_runs b
@@ -385,11 +391,15 @@ select n.id, n.job, n.occurrence, n.trigger, n.attempt,
 function Runner:heartbeat()
   query(self.db, HEARTBEAT_SQL, self.id, self.lease)
   if self.stopping then return end
-  local names, max_attempts = {}, {}
-  for name, job in pairs(self.jobs) do
-    names[#names + 1] = name
-    max_attempts[#max_attempts + 1] = job.retries + 1
+  if not self.job_arrays then       -- rebuilt only when the jobs change: 10,000 names cost
+    local names, max_attempts = {}, {}
+    for name, job in pairs(self.jobs) do
+      names[#names + 1] = name
+      max_attempts[#max_attempts + 1] = job.retries + 1
+    end
+    self.job_arrays = { names, max_attempts }
   end
+  local names, max_attempts = self.job_arrays[1], self.job_arrays[2]
   if #names == 0 then return end
   for _, row in ipairs(query(self.db, RECOVER_SQL, self.id, names, self.lease, max_attempts)) do
     local run = { id = row.id, name = row.job, occurrence = row.occurrence, attempt = row.attempt,
@@ -494,6 +504,7 @@ function Runner:drop_db(err)
   end
   -- idle job connections went with the server too: the next runs connect afresh
   for _, db in ipairs(self.pool) do pcall(db.close, db) end
+  self.nconnections = self.nconnections - #self.pool
   self.pool = {}
   log("lost the database connection: %s", first_line(message_of(err)))
 end
@@ -596,13 +607,24 @@ function Runner:context(run)
   end })
 end
 
+--- A job connection: an idle one, a new one while fewer than `connections` are open, or
+--- the next one released (the run waits; the database's max_connections is shared by all).
 function Runner:acquire_db()
-  local db = table.remove(self.pool)
-  if db then return db end
-  local err
-  db, err = enigma.db.connect(self.url)
-  if not db then error("cannot connect to the database: " .. tostring(err), 0) end
-  return db
+  while true do
+    local db = table.remove(self.pool)
+    if db then return db end
+    if self.nconnections < self.connections then
+      self.nconnections = self.nconnections + 1
+      local err
+      db, err = enigma.db.connect(self.url)
+      if db then return db end
+      self.nconnections = self.nconnections - 1
+      error("cannot connect to the database: " .. tostring(err), 0)
+    end
+    local me = sched.current()
+    self.conn_waiters[#self.conn_waiters + 1] = me
+    sched.suspend()
+  end
 end
 
 function Runner:release_db(run, discard)
@@ -613,9 +635,13 @@ function Runner:release_db(run, discard)
   if discard or not ok or busy or #self.pool >= POOL_IDLE then
     if discard then pcall(db.cancel, db) end
     pcall(db.close, db)
+    self.nconnections = self.nconnections - 1
   else
     self.pool[#self.pool + 1] = db
   end
+  repeat                           -- a waiter timed out meanwhile is dead: wake the next
+    local waiter = table.remove(self.conn_waiters, 1)
+  until not waiter or waiter:wake()
 end
 
 function Runner:execute(job, run)
@@ -810,6 +836,7 @@ function Runner:shutdown()
 end
 
 function Runner:serve()
+  collectgarbage("generational")   -- many short-lived runs: shorter collector pauses
   local n, err = self:load_all()
   if not n then return nil, err end
   self.watcher = assert(sched.watch(self.dir, function(filename) self:changed(filename) end))
@@ -874,6 +901,7 @@ runs exactly once. Job files are reloaded when they change.
   --lease SECONDS    how long a claim outlives a runner that stopped renewing it (default 30)
   --grace SECONDS    how long running jobs get to finish after SIGINT/SIGTERM (default 10)
   --lookahead SECONDS  how early occurrences are claimed (default 0.5)
+  --connections N    job database connections open at once; more runs wait (default 8)
   --quiet            log failures only
 ]]
 
@@ -890,7 +918,7 @@ local function usage_error(command, fmt, ...)
   return 2
 end
 
-local NUMBER_OPTS = { lease = true, grace = true, lookahead = true, capacity = true }
+local NUMBER_OPTS = { lease = true, grace = true, lookahead = true, capacity = true, connections = true }
 
 --- Parses --name VALUE options; returns opts and the positional arguments, or nil and a message.
 local function parse(args)
