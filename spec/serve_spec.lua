@@ -80,6 +80,7 @@ describe("enigma serve", function()
     serve.wait_until("a boom retry and two timeouts", 15, function()
       return count("select count(*) n from job_runs where job = 'boom' and attempt = 2 and status = 'failed'") >= 1
         and count("select count(*) n from job_runs where status = 'timeout'") >= 2
+        and count("select count(*) n from job_runs where job = 'tick' and status = 'succeeded'") >= 3
     end)
     assert.are.equal(0, serve.stop(r))
     local boom = rows([[select occurrence, attempt, status, error, retry_at from job_runs
