@@ -5,15 +5,7 @@ local serve = require "serve"
 
 local db
 
-local function job(fields, body)
-  return ([[
-local enigma = require "enigma"
-local function record(ctx, note)
-  assert(ctx.db:exec("insert into seen (job, occurrence, runner, note, at) values ($1, $2, $3, $4, $5)",
-                     ctx.job, ctx.occurrence, ctx.runner_id, note, enigma.sched.now()))
-end
-return { %s, run = function(ctx) %s end }]]):format(fields, body)
-end
+local job = serve.job
 
 local function rows(sql, ...) return assert(db:query(sql, ...)) end
 local function count(sql, ...) return rows(sql, ...)[1].n end

@@ -5,16 +5,7 @@ local serve = require "serve"
 local BIN = assert(os.getenv("ENIGMA_BIN"))
 local db
 
--- A job file: `body` runs with ctx; `record(note)` stores what ran, where and when.
-local function job(fields, body)
-  return ([[
-local enigma = require "enigma"
-local function record(ctx, note)
-  assert(ctx.db:exec("insert into seen (job, occurrence, runner, note, at) values ($1, $2, $3, $4, $5)",
-                     ctx.job, ctx.occurrence, ctx.runner_id, note, enigma.sched.now()))
-end
-return { %s, run = function(ctx) %s end }]]):format(fields, body)
-end
+local job = serve.job
 
 local function rows(sql, ...) return assert(db:query(sql, ...)) end
 

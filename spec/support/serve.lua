@@ -126,4 +126,16 @@ function M.stop(r)
   return code
 end
 
+--- A job file whose run(ctx) executes `body`; `record(ctx, note)` in it stores what ran,
+--- where and when in the spec's `seen` table.
+function M.job(fields, body)
+  return ([[
+local enigma = require "enigma"
+local function record(ctx, note)
+  assert(ctx.db:exec("insert into seen (job, occurrence, runner, note, at) values ($1, $2, $3, $4, $5)",
+                     ctx.job, ctx.occurrence, ctx.runner_id, note, enigma.sched.now()))
+end
+return { %s, run = function(ctx) %s end }]]):format(fields, body)
+end
+
 return M
