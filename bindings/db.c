@@ -29,33 +29,23 @@
  * raises. A failure the server reports returns nil, message, sqlstate -- or,
  * inside transaction() or as_user(), raises an enigma.db.error
  * ({ message = , sqlstate = }) so that the transaction rolls back.
+ *
+ * This file has the handle, its statements, COPY and luaopen_enigma_db; how a
+ * call waits for the server is in db_async.c, transaction() and as_user() in
+ * db_transaction.c, listen(), unlisten() and wait() in db_listen.c. What they
+ * share is in db_private.h.
  */
 #include <lauxlib.h>
 #include <lua.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bindings/binding.h"
+#include "bindings/db_private.h"
 #include "core/db.h"
 
-#define CONN_MT "enigma.db.conn"
 #define ERROR_MT "enigma.db.error"
-
-typedef struct conn {
-    enigma_db *db;       /* NULL once closed */
-    int depth;           /* open transaction() / as_user() levels */
-    PGresult *converting; /* the result being turned into Lua values: if that
-                             raises, the next call (or close) frees it */
-    int ncached;         /* statements in the column-name cache */
-} conn;
-
-/* The connection's uservalues. */
-#define UV_COLUMNS 1     /* sql -> column names */
-#define UV_HANDLERS 2    /* channel -> fn, for db:wait */
-#define UV_OWNER 3       /* weak {coroutine}: whose command is in flight */
 
 /* Distinct statements whose column names a connection keeps. */
 #define COLUMN_CACHE_MAX 256
@@ -68,12 +58,12 @@ typedef struct conn {
  * waiting for it, raise; if it is gone (finished, closed, collected), nobody
  * will collect the result: give the command up so the connection is usable.
  */
-static void check_not_busy(lua_State *L, conn *c, int idx)
+static void check_not_busy(lua_State *L, enigma_luadb_conn *c, int idx)
 {
     lua_State *owner;
     enigma_error err;
 
-    lua_getiuservalue(L, idx, UV_OWNER);
+    lua_getiuservalue(L, idx, ENIGMA_LUADB_UV_OWNER);
     lua_rawgeti(L, -1, 1);
     owner = lua_tothread(L, -1);
     lua_pop(L, 2);
@@ -84,9 +74,9 @@ static void check_not_busy(lua_State *L, conn *c, int idx)
     enigma_db_set_async(c->db, 0, &err);
 }
 
-static conn *check_conn(lua_State *L, int idx)
+enigma_luadb_conn *enigma_luadb_check_conn(lua_State *L, int idx)
 {
-    conn *c = luaL_checkudata(L, idx, CONN_MT);
+    enigma_luadb_conn *c = luaL_checkudata(L, idx, ENIGMA_LUADB_CONN_MT);
 
     if (c->db == NULL)
         luaL_error(L, "attempt to use a closed database connection");
@@ -112,7 +102,7 @@ static void push_error_object(lua_State *L, const enigma_error *err)
 }
 
 /* Returns nil, message, code -- or raises, inside a transaction. */
-static int fail(lua_State *L, conn *c, const enigma_error *err)
+int enigma_luadb_fail(lua_State *L, enigma_luadb_conn *c, const enigma_error *err)
 {
     if (c != NULL && c->depth > 0) {
         push_error_object(L, err);
@@ -124,8 +114,8 @@ static int fail(lua_State *L, conn *c, const enigma_error *err)
     return 3;
 }
 
-/* Like fail(), from the error object at the top of the stack. */
-static int fail_object(lua_State *L, conn *c)
+/* Like enigma_luadb_fail(), from the error object at the top of the stack. */
+int enigma_luadb_fail_object(lua_State *L, enigma_luadb_conn *c)
 {
     if (c->depth > 0)
         return lua_error(L);
@@ -148,11 +138,12 @@ static int error_tostring(lua_State *L)
  * cache (uservalue 1: sql -> names) when the result still has those
  * columns, else made and cached. Pushes it.
  */
-static void push_columns(lua_State *L, conn *c, int connidx, int sqlidx, const PGresult *res)
+static void push_columns(lua_State *L, enigma_luadb_conn *c, int connidx, int sqlidx,
+                         const PGresult *res)
 {
     int ncols = PQnfields(res), j, fresh = 0;
 
-    lua_getiuservalue(L, connidx, UV_COLUMNS);
+    lua_getiuservalue(L, connidx, ENIGMA_LUADB_UV_COLUMNS);
     lua_pushvalue(L, sqlidx);
     if (lua_rawget(L, -2) == LUA_TTABLE && (int)lua_rawlen(L, -1) == ncols) {
         for (j = 0; j < ncols && !fresh; j++) {
@@ -169,7 +160,7 @@ static void push_columns(lua_State *L, conn *c, int connidx, int sqlidx, const P
             lua_newtable(L);
             lua_replace(L, -2);
             lua_pushvalue(L, -1);
-            lua_setiuservalue(L, connidx, UV_COLUMNS);
+            lua_setiuservalue(L, connidx, ENIGMA_LUADB_UV_COLUMNS);
             c->ncached = 1;
         }
         lua_createtable(L, ncols, 0);
@@ -185,7 +176,8 @@ static void push_columns(lua_State *L, conn *c, int connidx, int sqlidx, const P
 }
 
 /* rows = { {col = value, ...}, ..., columns = {"col", ...} } */
-static void push_rows(lua_State *L, conn *c, int connidx, int sqlidx, const PGresult *res)
+static void push_rows(lua_State *L, enigma_luadb_conn *c, int connidx, int sqlidx,
+                      const PGresult *res)
 {
     int nrows = PQntuples(res), ncols = PQnfields(res), i, j;
     int rows, names;
@@ -213,100 +205,6 @@ static void push_rows(lua_State *L, conn *c, int connidx, int sqlidx, const PGre
         lua_rawseti(L, rows, i + 1);
     }
     lua_settop(L, rows);
-}
-
-/* --- waiting for the server -------------------------------------------------------- */
-
-static double monotonic_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Blocks until `fd` is ready for `events` or `timeout` seconds (< 0: none) pass. */
-static void block_on(int fd, int events, double timeout)
-{
-    struct pollfd p = {fd, 0, 0};
-
-    if (events & ENIGMA_WAIT_READ)
-        p.events |= POLLIN;
-    if (events & ENIGMA_WAIT_WRITE)
-        p.events |= POLLOUT;
-    poll(&p, 1, timeout < 0 ? -1 : (int)(timeout * 1000 + 0.5));
-}
-
-/*
- * Yields the running task until `fd` is ready, when a waiter can resume it:
- * Lua then calls k(L, LUA_YIELD, ctx) with the loop's boolean on the stack,
- * and this does not return. Otherwise it blocks here and returns.
- */
-static void wait_fd(lua_State *L, int fd, int events, double timeout,
-                    lua_KContext ctx, lua_KFunction k)
-{
-    enigma_lua_waiter *w = enigma_lua_waiter_get(L);
-
-    if (w != NULL && w->wait_fd(w, L, fd, events, timeout) == 0)
-        lua_yieldk(L, 0, ctx, k);
-    block_on(fd, events, timeout);      /* no waiter, or it declined: wait here */
-}
-
-/* A command sent from a task: non-blocking sends, and this coroutine owns the
- * connection until the command is done (see check_not_busy). Connection at 1. */
-static int begin_async(lua_State *L, conn *c, enigma_error *err)
-{
-    if (enigma_db_set_async(c->db, 1, err) < 0)
-        return -1;
-    lua_getiuservalue(L, 1, UV_OWNER);
-    lua_pushthread(L);
-    lua_rawseti(L, -2, 1);
-    lua_pop(L, 1);
-    return 0;
-}
-
-/* Back to blocking sends (the COPY API needs them); keeps `err` unless unset. */
-static void end_async(conn *c)
-{
-    enigma_error ignored;
-
-    enigma_db_set_async(c->db, 0, &ignored);
-}
-
-/*
- * Drives the command in flight to its end: 0 with *res (NULL for a
- * preparation), or -1 with err. While the server has not answered it yields
- * the task (wait_fd), and k(ctx) calls this again on resumption.
- */
-static int await_command(lua_State *L, conn *c, PGresult **res, enigma_error *err,
-                         lua_KContext ctx, lua_KFunction k)
-{
-    int want;
-
-    while ((want = enigma_db_progress(c->db, res, err)) > 0)
-        wait_fd(L, enigma_db_socket(c->db),
-                want == ENIGMA_DB_WANT_WRITE ? ENIGMA_WAIT_READ | ENIGMA_WAIT_WRITE : ENIGMA_WAIT_READ,
-                -1, ctx, k);
-    end_async(c);
-    return want;
-}
-
-/* The connection (at 1) in a continuation: drops the loop's boolean after a
- * wait, and raises if the connection was closed meanwhile. */
-static conn *resumed_conn(lua_State *L, int status)
-{
-    conn *c = luaL_checkudata(L, 1, CONN_MT);
-
-    if (status == LUA_YIELD)
-        lua_pop(L, 1);
-    if (c->db == NULL)
-        luaL_error(L, "the connection was closed while a query on it was waiting");
-    return c;
-}
-
-static int in_task(lua_State *L)
-{
-    return enigma_lua_waiter_get(L) != NULL;
 }
 
 /* --- running statements ------------------------------------------------------------- */
@@ -360,7 +258,7 @@ static const char **param_values(lua_State *L, int nparams, const char **on_stac
  * Runs sql (at `sqlidx`) with the Lua values from `first` to the top as
  * parameters, blocking. Returns the result, or NULL with err filled.
  */
-static PGresult *run(lua_State *L, conn *c, int sqlidx, int first, enigma_error *err)
+static PGresult *run(lua_State *L, enigma_luadb_conn *c, int sqlidx, int first, enigma_error *err)
 {
     const char *sql = luaL_checkstring(L, sqlidx);
     int nparams = lua_gettop(L) - first + 1, base, secrets;
@@ -385,7 +283,7 @@ static PGresult *run(lua_State *L, conn *c, int sqlidx, int first, enigma_error 
 }
 
 /* What query() and exec() return for a result (freed here). */
-static int run_result(lua_State *L, conn *c, int exec, PGresult *res)
+static int run_result(lua_State *L, enigma_luadb_conn *c, int exec, PGresult *res)
 {
     const char *n;
 
@@ -407,19 +305,19 @@ static int run_result(lua_State *L, conn *c, int exec, PGresult *res)
 #define RUN_EXECUTING 2      /* the statement was sent, not its preparation */
 #define RUN_RETRIED 4        /* a stale plan was prepared again already */
 
-static int run_send(lua_State *L, conn *c, lua_KContext ctx);
+static int run_send(lua_State *L, enigma_luadb_conn *c, lua_KContext ctx);
 
 static int run_k(lua_State *L, int status, lua_KContext ctx)
 {
-    conn *c = resumed_conn(L, status);
+    enigma_luadb_conn *c = enigma_luadb_resumed_conn(L, status);
     enigma_error err;
     PGresult *res;
 
-    if (await_command(L, c, &res, &err, ctx, run_k) < 0) {
+    if (enigma_luadb_await_command(L, c, &res, &err, ctx, run_k) < 0) {
         if ((ctx & (RUN_EXECUTING | RUN_RETRIED)) == RUN_EXECUTING &&
             enigma_db_retry_stale(c->db, lua_tostring(L, 2), &err))
             return run_send(L, c, (ctx & RUN_EXEC) | RUN_RETRIED);
-        return fail(L, c, &err);
+        return enigma_luadb_fail(L, c, &err);
     }
     if (!(ctx & RUN_EXECUTING))         /* prepared: now run it */
         return run_send(L, c, ctx);
@@ -428,7 +326,7 @@ static int run_k(lua_State *L, int status, lua_KContext ctx)
 
 /* Sends the statement (at 2, parameters from 3 on) -- or first its preparation
  * when it is not cached -- and waits for it in run_k. */
-static int run_send(lua_State *L, conn *c, lua_KContext ctx)
+static int run_send(lua_State *L, enigma_luadb_conn *c, lua_KContext ctx)
 {
     const char *sql = lua_tostring(L, 2);
     int nparams = lua_gettop(L) - 2, base = lua_gettop(L), secrets, sent;
@@ -438,49 +336,49 @@ static int run_send(lua_State *L, conn *c, lua_KContext ctx)
     enigma_error err;
 
     if (stmt == NULL) {
-        if (begin_async(L, c, &err) < 0)
-            return fail(L, c, &err);
+        if (enigma_luadb_begin_async(L, c, &err) < 0)
+            return enigma_luadb_fail(L, c, &err);
         if (enigma_db_send_prepare(c->db, sql, &err) < 0) {
-            end_async(c);
-            return fail(L, c, &err);
+            enigma_luadb_end_async(c);
+            return enigma_luadb_fail(L, c, &err);
         }
         return run_k(L, LUA_OK, ctx & ~RUN_EXECUTING);
     }
     values = param_values(L, nparams, stack_values);
     secrets = push_texts(L, stmt, 3, nparams, values);
-    sent = begin_async(L, c, &err) == 0 ? enigma_db_send_execute(c->db, stmt, nparams, values,
-                                                                 NULL, &err) : -1;
+    sent = enigma_luadb_begin_async(L, c, &err) == 0
+               ? enigma_db_send_execute(c->db, stmt, nparams, values, NULL, &err) : -1;
     if (secrets)                        /* libpq holds its own copy now */
         wipe_texts(L, lua_gettop(L) - nparams + 1, nparams);
     lua_settop(L, base);
     if (sent < 0) {
-        end_async(c);
-        return fail(L, c, &err);
+        enigma_luadb_end_async(c);
+        return enigma_luadb_fail(L, c, &err);
     }
     return run_k(L, LUA_OK, ctx | RUN_EXECUTING);
 }
 
 static int query_or_exec(lua_State *L, int exec)
 {
-    conn *c = check_conn(L, 1);
+    enigma_luadb_conn *c = enigma_luadb_check_conn(L, 1);
     enigma_error err;
     PGresult *res;
 
     luaL_checkstring(L, 2);
-    if (in_task(L))
+    if (enigma_luadb_in_task(L))
         return run_send(L, c, exec ? RUN_EXEC : 0);
     res = run(L, c, 2, 3, &err);
     if (res == NULL)
-        return fail(L, c, &err);
+        return enigma_luadb_fail(L, c, &err);
     return run_result(L, c, exec, res);
 }
 
-static int conn_query(lua_State *L)
+int enigma_luadb_query(lua_State *L)
 {
     return query_or_exec(L, 0);
 }
 
-static int conn_exec(lua_State *L)
+int enigma_luadb_exec(lua_State *L)
 {
     return query_or_exec(L, 1);
 }
@@ -489,7 +387,7 @@ static int conn_exec(lua_State *L)
 #define SIMPLE_SCRIPT 0      /* db:run_script: true | nil, message, code */
 #define SIMPLE_OWN 1         /* our own statement: true | false, error object */
 
-static int simple_done(lua_State *L, conn *c, lua_KContext ctx, PGresult *res,
+static int simple_done(lua_State *L, enigma_luadb_conn *c, lua_KContext ctx, PGresult *res,
                        const enigma_error *err)
 {
     if (res == NULL && ctx == SIMPLE_OWN) {
@@ -498,7 +396,7 @@ static int simple_done(lua_State *L, conn *c, lua_KContext ctx, PGresult *res,
         return 2;
     }
     if (res == NULL)
-        return fail(L, c, err);
+        return enigma_luadb_fail(L, c, err);
     PQclear(res);
     lua_pushboolean(L, 1);
     return 1;
@@ -506,28 +404,28 @@ static int simple_done(lua_State *L, conn *c, lua_KContext ctx, PGresult *res,
 
 static int simple_k(lua_State *L, int status, lua_KContext ctx)
 {
-    conn *c = resumed_conn(L, status);
+    enigma_luadb_conn *c = enigma_luadb_resumed_conn(L, status);
     enigma_error err;
     PGresult *res;
 
-    if (await_command(L, c, &res, &err, ctx, simple_k) < 0)
+    if (enigma_luadb_await_command(L, c, &res, &err, ctx, simple_k) < 0)
         res = NULL;
     return simple_done(L, c, ctx, res, &err);
 }
 
 /* Runs the sql at 2 through the simple query protocol, waiting as the
  * caller can: yielding in a task, blocking elsewhere. */
-static int run_simple_at(lua_State *L, conn *c, lua_KContext ctx)
+static int run_simple_at(lua_State *L, enigma_luadb_conn *c, lua_KContext ctx)
 {
     const char *sql = lua_tostring(L, 2);
     enigma_error err;
 
-    if (!in_task(L))
+    if (!enigma_luadb_in_task(L))
         return simple_done(L, c, ctx, enigma_db_exec_simple(c->db, sql, &err), &err);
-    if (begin_async(L, c, &err) < 0)
+    if (enigma_luadb_begin_async(L, c, &err) < 0)
         return simple_done(L, c, ctx, NULL, &err);
     if (enigma_db_send_simple(c->db, sql, &err) < 0) {
-        end_async(c);
+        enigma_luadb_end_async(c);
         return simple_done(L, c, ctx, NULL, &err);
     }
     return simple_k(L, LUA_OK, ctx);
@@ -536,7 +434,7 @@ static int run_simple_at(lua_State *L, conn *c, lua_KContext ctx)
 /* db:run_script(sql): several statements, no parameters (a demo-data file). */
 static int conn_run_script(lua_State *L)
 {
-    conn *c = check_conn(L, 1);
+    enigma_luadb_conn *c = enigma_luadb_check_conn(L, 1);
 
     luaL_checkstring(L, 2);
     lua_settop(L, 2);
@@ -548,14 +446,15 @@ static int conn_run_script(lua_State *L)
  * it can yield in a task. Never raises for the server's errors. */
 static int own_statement(lua_State *L)
 {
-    conn *c = check_conn(L, 1);
+    enigma_luadb_conn *c = enigma_luadb_check_conn(L, 1);
 
     lua_settop(L, 2);
     return run_simple_at(L, c, SIMPLE_OWN);
 }
 
 /* Calls own_statement(conn, sql) for its two results, then k(ctx). */
-static int call_own_statement(lua_State *L, const char *sql, lua_KContext ctx, lua_KFunction k)
+int enigma_luadb_call_own_statement(lua_State *L, const char *sql, lua_KContext ctx,
+                                    lua_KFunction k)
 {
     lua_pushcfunction(L, own_statement);
     lua_pushvalue(L, 1);
@@ -564,222 +463,9 @@ static int call_own_statement(lua_State *L, const char *sql, lua_KContext ctx, l
     return k(L, LUA_OK, ctx);
 }
 
-/* --- transactions ----------------------------------------------------------------- */
-
-static const char *level_sql(char *sql, size_t size, int level, int commit)
-{
-    if (commit)
-        snprintf(sql, size, level == 1 ? "COMMIT" : "RELEASE SAVEPOINT enigma_%d", level);
-    else if (level == 1)
-        snprintf(sql, size, "ROLLBACK");
-    else
-        snprintf(sql, size, "ROLLBACK TO SAVEPOINT enigma_%d; RELEASE SAVEPOINT enigma_%d",
-                 level, level);
-    return sql;
-}
-
-/*
- * A transaction level goes through these states, each a continuation so that
- * the statements and fn may yield in a task. ctx packs the state, the level
- * and `base`, the stack index of fn (its results follow it).
- */
-enum { TX_BEGUN, TX_CALLED, TX_COMMITTED, TX_RAISE, TX_DOOMED };
-#define TX_CTX(state, level, base) \
-    ((lua_KContext)(state) | (lua_KContext)(level) << 4 | (lua_KContext)(base) << 20)
-#define TX_STATE(ctx) ((int)((ctx) & 0xf))
-#define TX_LEVEL(ctx) ((int)(((ctx) >> 4) & 0xffff))
-#define TX_BASE(ctx) ((int)((ctx) >> 20))
-
-static int tx_k(lua_State *L, int status, lua_KContext ctx);
-
-/* fn has returned (ok) or raised: commit, or roll back and re-raise. */
-static int tx_end(lua_State *L, conn *c, int ok, int level, int base)
-{
-    char sql[128];
-
-    c->depth = level - 1;
-    if (c->db == NULL)                   /* closed inside fn: the server rolled back */
-        return ok ? lua_gettop(L) - base : lua_error(L);
-    if (ok && PQtransactionStatus(enigma_db_pgconn(c->db)) == PQTRANS_INERROR)
-        return call_own_statement(L, level_sql(sql, sizeof sql, level, 0),
-                                  TX_CTX(TX_DOOMED, level, base), tx_k);
-    if (!ok)                             /* re-raise the function's own error after */
-        return call_own_statement(L, level_sql(sql, sizeof sql, level, 0),
-                                  TX_CTX(TX_RAISE, level, base), tx_k);
-    return call_own_statement(L, level_sql(sql, sizeof sql, level, 1),
-                              TX_CTX(TX_COMMITTED, level, base), tx_k);
-}
-
-/* The commit failed (its error object on top): undo what is left, raise it. */
-static int tx_commit_failed(lua_State *L, conn *c, int level, int base)
-{
-    char sql[128];
-
-    if (level > 1)
-        return call_own_statement(L, level_sql(sql, sizeof sql, level, 0),
-                                  TX_CTX(TX_RAISE, level, base), tx_k);
-    if (PQtransactionStatus(enigma_db_pgconn(c->db)) != PQTRANS_IDLE)
-        return call_own_statement(L, "ROLLBACK", TX_CTX(TX_RAISE, level, base), tx_k);
-    return lua_error(L);
-}
-
-static int tx_k(lua_State *L, int status, lua_KContext ctx)
-{
-    conn *c = luaL_checkudata(L, 1, CONN_MT);
-    int level = TX_LEVEL(ctx), base = TX_BASE(ctx);
-
-    switch (TX_STATE(ctx)) {
-    case TX_BEGUN:                       /* BEGIN's ok, error object on top */
-        if (!lua_toboolean(L, -2))
-            return lua_error(L);
-        lua_settop(L, base);
-        c->depth = level;
-        lua_pushvalue(L, base);
-        lua_pushvalue(L, 1);
-        status = lua_pcallk(L, 1, LUA_MULTRET, 0, TX_CTX(TX_CALLED, level, base), tx_k);
-        return tx_end(L, c, status == LUA_OK, level, base);
-    case TX_CALLED:                      /* fn yielded, then returned or raised */
-        return tx_end(L, c, status == LUA_OK || status == LUA_YIELD, level, base);
-    case TX_COMMITTED:                   /* fn's results, then the commit's ok and error */
-        if (lua_toboolean(L, -2)) {
-            lua_pop(L, 2);
-            return lua_gettop(L) - base;
-        }
-        lua_remove(L, -2);
-        return tx_commit_failed(L, c, level, base);
-    case TX_RAISE:                       /* rolled back; the error lies under the results */
-        lua_pop(L, 2);
-        return lua_error(L);
-    default:                             /* TX_DOOMED */
-        return luaL_error(L, "the transaction was rolled back: a statement in it failed "
-                             "and the error was caught inside the function");
-    }
-}
-
-/*
- * Opens a transaction level (BEGIN, or a savepoint when nested), calls the
- * function at `fn` (the top of the stack) with the connection, then commits
- * or rolls back. Returns the function's results; its error is re-raised,
- * unchanged, after the rollback. A statement that failed inside fn while fn
- * caught the error still dooms the level: it is rolled back and an error
- * raised. In a task every step may yield.
- */
-static int in_transaction(lua_State *L, conn *c, int fn)
-{
-    char sql[128];
-    int level = c->depth + 1;
-
-    snprintf(sql, sizeof sql, level == 1 ? "BEGIN" : "SAVEPOINT enigma_%d", level);
-    return call_own_statement(L, sql, TX_CTX(TX_BEGUN, level, fn), tx_k);
-}
-
-static int conn_transaction(lua_State *L)
-{
-    conn *c = check_conn(L, 1);
-
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    lua_settop(L, 2);
-    return in_transaction(L, c, 2);
-}
-
-/* --- as_user ----------------------------------------------------------------------- */
-
-static const char set_identity_sql[] =
-    "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)";
-static const char current_identity_sql[] =
-    "select current_setting('role') as role, "
-    "coalesce(current_setting('request.jwt.claims', true), '') as claims";
-
-/* as_user_body's steps; its stack is conn, the enclosing role and claims
- * (nil when not nested), then fn's results. */
-enum { AS_SAVED, AS_UNNESTED, AS_SET, AS_CALLED, AS_RESTORED };
-
-/* Calls db:exec(set_identity_sql, role, claims), then as_user_k(ctx). */
-static void call_set_identity(lua_State *L, int role, int claims, lua_KContext ctx,
-                              lua_KFunction k)
-{
-    lua_pushcfunction(L, conn_exec);
-    lua_pushvalue(L, 1);
-    lua_pushstring(L, set_identity_sql);
-    lua_pushvalue(L, role);
-    lua_pushvalue(L, claims);
-    lua_callk(L, 4, 0, ctx, k);
-}
-
-static int as_user_k(lua_State *L, int status, lua_KContext ctx)
-{
-    (void)status;
-    switch (ctx) {
-    case AS_SAVED:                       /* conn, rows of current_identity_sql */
-        lua_rawgeti(L, 2, 1);
-        lua_getfield(L, 3, "role");
-        lua_getfield(L, 3, "claims");
-        lua_replace(L, 3);
-        lua_replace(L, 2);
-        /* fallthrough */
-    case AS_UNNESTED:
-        call_set_identity(L, lua_upvalueindex(1), lua_upvalueindex(2), AS_SET, as_user_k);
-        /* fallthrough */
-    case AS_SET:
-        lua_pushvalue(L, lua_upvalueindex(3));
-        lua_pushvalue(L, 1);
-        lua_callk(L, 1, LUA_MULTRET, AS_CALLED, as_user_k);
-        /* fallthrough */
-    case AS_CALLED:                      /* an enclosing transaction gets its identity back */
-        if (!lua_isnil(L, 2))
-            call_set_identity(L, 2, 3, AS_RESTORED, as_user_k);
-        /* fallthrough */
-    default:
-        return lua_gettop(L) - 3;
-    }
-}
-
-/* The body of as_user, run inside in_transaction: upvalues role, claims, fn. */
-static int as_user_body(lua_State *L)
-{
-    conn *c = check_conn(L, 1);
-
-    lua_settop(L, 1);
-    if (c->depth > 1) {
-        lua_pushcfunction(L, conn_query);
-        lua_pushvalue(L, 1);
-        lua_pushstring(L, current_identity_sql);
-        lua_callk(L, 2, 1, AS_SAVED, as_user_k);
-        return as_user_k(L, LUA_OK, AS_SAVED);
-    }
-    lua_pushnil(L);
-    lua_pushnil(L);
-    return as_user_k(L, LUA_OK, AS_UNNESTED);
-}
-
-static int conn_as_user(lua_State *L)
-{
-    static const char *const roles[] = {"authenticated", "anon", "service_role", NULL};
-    conn *c = check_conn(L, 1);
-    const char *role = "authenticated";
-    int i;
-
-    luaL_checktype(L, 2, LUA_TTABLE);
-    luaL_checktype(L, 3, LUA_TFUNCTION);
-    lua_settop(L, 3);
-    if (lua_getfield(L, 2, "role") != LUA_TNIL) {
-        role = lua_tostring(L, -1);
-        for (i = 0; roles[i] != NULL && (role == NULL || strcmp(role, roles[i]) != 0); i++)
-            ;
-        if (roles[i] == NULL)
-            return luaL_argerror(L, 2, "claims.role must be 'authenticated', 'anon' or 'service_role'");
-    }
-    lua_pop(L, 1);
-    lua_pushstring(L, role);
-    enigma_lua_json_encode(L, 2);
-    lua_pushvalue(L, 3);
-    lua_pushcclosure(L, as_user_body, 3);
-    return in_transaction(L, c, 4);
-}
-
 /* --- COPY FROM STDIN ------------------------------------------------------------------ */
 
-static void copy_put(lua_State *L, conn *c, const char *data, size_t len)
+static void copy_put(lua_State *L, enigma_luadb_conn *c, const char *data, size_t len)
 {
     enigma_error err;
 
@@ -790,7 +476,7 @@ static void copy_put(lua_State *L, conn *c, const char *data, size_t len)
 }
 
 /* Writes `s` with COPY text-format escapes, in runs between special bytes. */
-static void copy_put_escaped(lua_State *L, conn *c, const char *s, size_t len)
+static void copy_put_escaped(lua_State *L, enigma_luadb_conn *c, const char *s, size_t len)
 {
     size_t start = 0, i;
     char esc[2] = {'\\', 0};
@@ -813,7 +499,7 @@ static void copy_put_escaped(lua_State *L, conn *c, const char *s, size_t len)
 /* put(v1, v2, ...): one row. Upvalue 1 is the connection. */
 static int copy_row(lua_State *L)
 {
-    conn *c = check_conn(L, lua_upvalueindex(1));
+    enigma_luadb_conn *c = enigma_luadb_check_conn(L, lua_upvalueindex(1));
     int n = lua_gettop(L), i;
     char num[64];
     size_t len;
@@ -868,7 +554,7 @@ static int copy_row(lua_State *L)
 
 static int conn_copy(lua_State *L)
 {
-    conn *c = check_conn(L, 1);
+    enigma_luadb_conn *c = enigma_luadb_check_conn(L, 1);
     const char *sql = luaL_checkstring(L, 2);
     enigma_error err;
     long long rows;
@@ -876,7 +562,7 @@ static int conn_copy(lua_State *L)
     luaL_checktype(L, 3, LUA_TFUNCTION);
     lua_settop(L, 3);
     if (enigma_db_copy_begin(c->db, sql, &err) < 0)
-        return fail(L, c, &err);
+        return enigma_luadb_fail(L, c, &err);
     lua_pushvalue(L, 3);
     lua_pushvalue(L, 1);
     lua_pushcclosure(L, copy_row, 1);
@@ -887,150 +573,16 @@ static int conn_copy(lua_State *L)
     }
     rows = enigma_db_copy_end(c->db, &err);
     if (rows < 0)
-        return fail(L, c, &err);
+        return enigma_luadb_fail(L, c, &err);
     lua_pushinteger(L, (lua_Integer)rows);
     return 1;
-}
-
-/* --- notifications --------------------------------------------------------------------- */
-
-/* Channel names cannot be bind parameters: only a plain identifier passes,
- * and it is quoted by libpq besides. */
-static const char *check_channel(lua_State *L, int idx)
-{
-    size_t len, i;
-    const char *s = luaL_checklstring(L, idx, &len);
-    int ok = len > 0 && len <= 63 && !(s[0] >= '0' && s[0] <= '9');
-
-    for (i = 0; ok && i < len; i++)
-        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-             (s[i] >= '0' && s[i] <= '9') || s[i] == '_';
-    if (!ok)
-        luaL_argerror(L, idx, "a channel is a plain identifier: letters, digits and _, "
-                              "not starting with a digit, at most 63 bytes");
-    return s;
-}
-
-/* listen_k's ctx: the statement was LISTEN (fn at 3 is kept) or UNLISTEN. */
-static int listen_k(lua_State *L, int status, lua_KContext ctx)
-{
-    conn *c = luaL_checkudata(L, 1, CONN_MT);
-
-    (void)status;
-    if (!lua_toboolean(L, -2))
-        return fail_object(L, c);
-    lua_getiuservalue(L, 1, UV_HANDLERS);
-    lua_pushvalue(L, 2);
-    if (ctx)
-        lua_pushvalue(L, 3);
-    else
-        lua_pushnil(L);
-    lua_rawset(L, -3);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* Runs "<command> <quoted channel>" and records the handler in listen_k. */
-static int channel_command(lua_State *L, conn *c, const char *command, int listening)
-{
-    const char *channel = check_channel(L, 2);
-    char *quoted = PQescapeIdentifier(enigma_db_pgconn(c->db), channel, strlen(channel));
-
-    if (quoted == NULL)
-        return luaL_error(L, "out of memory");
-    lua_pushfstring(L, "%s %s", command, quoted);
-    PQfreemem(quoted);
-    return call_own_statement(L, lua_tostring(L, -1), listening, listen_k);
-}
-
-/* db:listen(channel, fn): fn(channel, payload, backend_pid) runs in db:wait. */
-static int conn_listen(lua_State *L)
-{
-    conn *c = check_conn(L, 1);
-
-    check_channel(L, 2);
-    luaL_checktype(L, 3, LUA_TFUNCTION);
-    lua_settop(L, 3);
-    return channel_command(L, c, "LISTEN", 1);
-}
-
-static int conn_unlisten(lua_State *L)
-{
-    conn *c = check_conn(L, 1);
-
-    check_channel(L, 2);
-    lua_settop(L, 2);
-    return channel_command(L, c, "UNLISTEN", 0);
-}
-
-/*
- * db:wait's stack: conn, the deadline (monotonic seconds, < 0: none), the
- * count handed out. WAIT_READY comes back from a wait on the socket,
- * WAIT_HANDLED from a handler that yielded.
- */
-enum { WAIT_CHECK, WAIT_READY, WAIT_HANDLED };
-
-static int wait_k(lua_State *L, int status, lua_KContext ctx)
-{
-    conn *c = ctx == WAIT_READY ? resumed_conn(L, status) : luaL_checkudata(L, 1, CONN_MT);
-    PGconn *pg;
-    PGnotify *n;
-    double deadline, left;
-    enigma_error err;
-
-    for (;;) {
-        if (c->db == NULL)               /* a handler closed it */
-            return lua_tointeger(L, 3) > 0 ? 1 : luaL_error(L, "attempt to use a closed database connection");
-        pg = enigma_db_pgconn(c->db);
-        if (!PQconsumeInput(pg)) {
-            enigma_db_error_from_result(c->db, NULL, &err);
-            return fail(L, c, &err);
-        }
-        while ((n = PQnotifies(pg)) != NULL) {
-            lua_getiuservalue(L, 1, UV_HANDLERS);
-            lua_getfield(L, -1, n->relname);
-            lua_remove(L, -2);
-            if (!lua_isfunction(L, -1)) {    /* unlistened since it was sent */
-                lua_pop(L, 1);
-                PQfreemem(n);
-                continue;
-            }
-            lua_pushstring(L, n->relname);
-            lua_pushstring(L, n->extra);
-            lua_pushinteger(L, n->be_pid);
-            PQfreemem(n);                    /* before fn runs: it may raise */
-            lua_pushinteger(L, lua_tointeger(L, 3) + 1);
-            lua_replace(L, 3);
-            lua_callk(L, 3, 0, WAIT_HANDLED, wait_k);
-        }
-        if (lua_tointeger(L, 3) > 0)
-            return 1;
-        deadline = lua_tonumber(L, 2);
-        left = deadline < 0 ? -1 : deadline - monotonic_now();
-        if (deadline >= 0 && left <= 0)
-            return 1;
-        wait_fd(L, PQsocket(pg), ENIGMA_WAIT_READ, left, WAIT_READY, wait_k);
-    }
-}
-
-/* db:wait([seconds]): hands every pending notification to its handler, after
- * waiting for one to arrive or the time to pass (none: for ever). */
-static int conn_wait(lua_State *L)
-{
-    double timeout = luaL_optnumber(L, 2, -1);
-
-    check_conn(L, 1);
-    lua_settop(L, 1);
-    lua_pushnumber(L, timeout < 0 ? -1 : monotonic_now() + timeout);
-    lua_pushinteger(L, 0);
-    return wait_k(L, LUA_OK, WAIT_CHECK);
 }
 
 /* db:cancel(): asks the server to cancel the statement in flight (from a task
  * waiting on it, or a blocking one run by another thread). */
 static int conn_cancel(lua_State *L)
 {
-    conn *c = luaL_checkudata(L, 1, CONN_MT);
+    enigma_luadb_conn *c = luaL_checkudata(L, 1, ENIGMA_LUADB_CONN_MT);
     enigma_error err;
 
     if (c->db == NULL)
@@ -1046,7 +598,7 @@ static int conn_cancel(lua_State *L)
 
 static int conn_socket(lua_State *L)
 {
-    conn *c = luaL_checkudata(L, 1, CONN_MT);
+    enigma_luadb_conn *c = luaL_checkudata(L, 1, ENIGMA_LUADB_CONN_MT);
 
     if (c->db == NULL)
         return luaL_error(L, "attempt to use a closed database connection");
@@ -1058,7 +610,7 @@ static int conn_socket(lua_State *L)
 
 static int conn_close(lua_State *L)
 {
-    conn *c = luaL_checkudata(L, 1, CONN_MT);
+    enigma_luadb_conn *c = luaL_checkudata(L, 1, ENIGMA_LUADB_CONN_MT);
 
     PQclear(c->converting);
     c->converting = NULL;
@@ -1070,7 +622,7 @@ static int conn_close(lua_State *L)
 
 static int conn_tostring(lua_State *L)
 {
-    conn *c = luaL_checkudata(L, 1, CONN_MT);
+    enigma_luadb_conn *c = luaL_checkudata(L, 1, ENIGMA_LUADB_CONN_MT);
 
     if (c->db == NULL)
         lua_pushliteral(L, "enigma.db.conn (closed)");
@@ -1081,7 +633,7 @@ static int conn_tostring(lua_State *L)
 
 static int conn_in_transaction(lua_State *L)
 {
-    conn *c = check_conn(L, 1);
+    enigma_luadb_conn *c = enigma_luadb_check_conn(L, 1);
 
     lua_pushboolean(L, PQtransactionStatus(enigma_db_pgconn(c->db)) != PQTRANS_IDLE);
     return 1;
@@ -1090,7 +642,7 @@ static int conn_in_transaction(lua_State *L)
 static int db_connect(lua_State *L)
 {
     const char *url = luaL_optstring(L, 1, NULL);
-    conn *c;
+    enigma_luadb_conn *c;
     enigma_error err;
 
     /* Made closed first, so a failure below leaves nothing half-open. */
@@ -1100,33 +652,33 @@ static int db_connect(lua_State *L)
     c->converting = NULL;
     c->ncached = 0;
     lua_newtable(L);
-    lua_setiuservalue(L, -2, UV_COLUMNS);
+    lua_setiuservalue(L, -2, ENIGMA_LUADB_UV_COLUMNS);
     lua_newtable(L);
-    lua_setiuservalue(L, -2, UV_HANDLERS);
+    lua_setiuservalue(L, -2, ENIGMA_LUADB_UV_HANDLERS);
     lua_newtable(L);                     /* weak, so a waiting task can be collected */
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "v");
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
-    lua_setiuservalue(L, -2, UV_OWNER);
-    luaL_setmetatable(L, CONN_MT);
+    lua_setiuservalue(L, -2, ENIGMA_LUADB_UV_OWNER);
+    luaL_setmetatable(L, ENIGMA_LUADB_CONN_MT);
     c->db = enigma_db_connect(url, &err);
     if (c->db == NULL)
-        return fail(L, NULL, &err);
+        return enigma_luadb_fail(L, NULL, &err);
     return 1;
 }
 
 static const luaL_Reg conn_methods[] = {
-    {"query", conn_query},
-    {"exec", conn_exec},
-    {"transaction", conn_transaction},
-    {"as_user", conn_as_user},
+    {"query", enigma_luadb_query},
+    {"exec", enigma_luadb_exec},
+    {"transaction", enigma_luadb_transaction},
+    {"as_user", enigma_luadb_as_user},
     {"copy", conn_copy},
     {"run_script", conn_run_script},
     {"in_transaction", conn_in_transaction},
-    {"listen", conn_listen},
-    {"unlisten", conn_unlisten},
-    {"wait", conn_wait},
+    {"listen", enigma_luadb_listen},
+    {"unlisten", enigma_luadb_unlisten},
+    {"wait", enigma_luadb_wait},
     {"cancel", conn_cancel},
     {"socket", conn_socket},
     {"close", conn_close},
@@ -1148,7 +700,7 @@ static const luaL_Reg db_functions[] = {
 
 int luaopen_enigma_db(lua_State *L)
 {
-    luaL_newmetatable(L, CONN_MT);
+    luaL_newmetatable(L, ENIGMA_LUADB_CONN_MT);
     luaL_setfuncs(L, conn_meta, 0);
     luaL_newlib(L, conn_methods);
     lua_setfield(L, -2, "__index");

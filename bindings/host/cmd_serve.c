@@ -1,6 +1,6 @@
 /*
- * enigma serve / enigma jobs: thin entries into the Lua runner
- * (bindings/lua/enigma/runner.lua), which parses its own options.
+ * enigma serve / enigma jobs: thin entries into the Lua runner's command line
+ * (bindings/lua/enigma/runner_cli.lua), which parses its own options.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -9,7 +9,7 @@
 #include "bindings/host/alloc.h"
 #include "bindings/host/host.h"
 
-/* Calls require("enigma.runner").main(command, {args...}); returns its exit status. */
+/* Calls require("enigma.runner_cli").main(command, {args...}); returns its exit status. */
 static int run_lua_command(const char *command, int argc, char **argv)
 {
     lua_State *L = enigma_host_newstate();
@@ -20,7 +20,7 @@ static int run_lua_command(const char *command, int argc, char **argv)
         return 1;
     }
     lua_getglobal(L, "require");
-    lua_pushliteral(L, "enigma.runner");
+    lua_pushliteral(L, "enigma.runner_cli");
     if (enigma_host_pcall(L, 1, 1) == LUA_OK) {
         lua_getfield(L, -1, "main");
         lua_pushstring(L, command);

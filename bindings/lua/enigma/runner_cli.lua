@@ -1,0 +1,169 @@
+--- enigma.runner_cli: the command line of `enigma serve`, `enigma jobs list` and
+-- `enigma jobs run` (bindings/host/cmd_serve.c calls main): options, usage texts and the job
+-- listing, over the runner engine in enigma.runner.
+local enigma = require "enigma"
+local jobs = require "enigma.jobs"
+local runner = require "enigma.runner"
+
+local first_line = runner.first_line
+local cli = {}
+
+local SERVE_USAGE = [[
+usage: enigma serve [--jobs DIR] [--id NAME] [--lease SECONDS] [--grace SECONDS] [--quiet]
+
+Runs every job in DIR (default scripts/jobs) on its schedule or its channel, logging one line
+per run, until SIGINT or SIGTERM. Any number of runners may share one database: each occurrence
+runs exactly once. Job files are reloaded when they change.
+
+  --jobs DIR         the job files (default: $ENIGMA_JOBS_DIR, else scripts/jobs)
+  --id NAME          this runner's name in job_runs (default: HOST:PID)
+  --lease SECONDS    how long a claim outlives a runner that stopped renewing it (default 30)
+  --grace SECONDS    how long running jobs get to finish after SIGINT/SIGTERM (default 10)
+  --lookahead SECONDS  how early occurrences are claimed (default 0.5)
+  --connections N    job database connections open at once; more runs wait (default 8)
+  --quiet            log failures only
+]]
+
+local JOBS_USAGE = [[
+usage: enigma jobs list [--jobs DIR]
+       enigma jobs run NAME [--jobs DIR]
+
+  list   each job's schedule, next run (UTC) and last run, from job_runs
+  run    runs the job now, once, recorded in job_runs (trigger 'manual'); exits 0 if it succeeded
+]]
+
+local function usage_error(command, fmt, ...)
+  io.stderr:write("enigma: ", fmt:format(...), "\nRun `enigma ", command, " --help` for usage.\n")
+  return 2
+end
+
+local NUMBER_OPTS = { lease = true, grace = true, lookahead = true, capacity = true, connections = true }
+
+--- Parses --name VALUE options; returns opts and the positional arguments, or nil and a message.
+local function parse(args)
+  local opts, rest, i = {}, {}, 1
+  while i <= #args do
+    local a = args[i]
+    local name = a:match("^%-%-([%w-]+)$")
+    if a == "-h" or a == "--help" then
+      opts.help = true
+    elseif name == "quiet" then
+      opts.quiet = true
+    elseif name == "jobs" or name == "id" or NUMBER_OPTS[name] then
+      local v = args[i + 1]
+      if not v then return nil, ("option --%s needs a value"):format(name) end
+      if NUMBER_OPTS[name] then
+        local n = tonumber(v)
+        if not n or n <= 0 then return nil, ("--%s: '%s' is not a positive number"):format(name, v) end
+        v = n
+      end
+      opts[name == "jobs" and "dir" or name] = v
+      i = i + 1
+    elseif a:sub(1, 1) == "-" then
+      return nil, ("unknown option '%s'"):format(a)
+    else
+      rest[#rest + 1] = a
+    end
+    i = i + 1
+  end
+  opts.dir = opts.dir or os.getenv("ENIGMA_JOBS_DIR") or "scripts/jobs"
+  return opts, rest
+end
+
+local function dir_exists(dir)
+  return enigma.sched.listdir(dir) ~= nil
+end
+
+local function list_jobs(opts)
+  local loaded, failed = jobs.load_dir(opts.dir)
+  if not loaded then
+    io.stderr:write("enigma: ", tostring(failed), "\n")
+    return 1
+  end
+  local names = {}
+  for name in pairs(loaded) do names[#names + 1] = name end
+  for name in pairs(failed) do names[#names + 1] = name end
+  table.sort(names)
+  local last = {}
+  local db, err = enigma.db.connect()
+  if db then
+    local rows = db:query([[
+      select distinct on (job) job, status, attempt,
+             extract(epoch from coalesce(finished_at, started_at, scheduled_for))::float8 as at
+        from job_runs where job = any($1::text[]) and status not in ('claimed')
+       order by job, scheduled_for desc, attempt desc]], names)
+    for _, r in ipairs(rows or {}) do last[r.job] = r end
+    db:close()
+  else
+    io.stderr:write("enigma: no run history (", first_line(err), ")\n")
+  end
+  local out = { { "JOB", "SCHEDULE", "NEXT RUN (UTC)", "LAST RUN", "STATUS" } }
+  local now = os.time()
+  for _, name in ipairs(names) do
+    local job = loaded[name]
+    if job then
+      local when = job.schedule and ("%s%s"):format(job.schedule, job.tz and (" (" .. job.tz .. ")") or "")
+      if job.listen then when = (when and when .. ", " or "") .. "on " .. job.listen end
+      local nxt = jobs.next_time(job, now)
+      local l = last[name]
+      out[#out + 1] = { name, when, nxt and jobs.utc(nxt) or "-", l and jobs.utc(l.at) or "never",
+                        l and (l.attempt > 1 and ("%s (attempt %d)"):format(l.status, l.attempt) or l.status) or "-" }
+    else
+      out[#out + 1] = { name, "INVALID: " .. first_line(failed[name]), "-", "-", "-" }
+    end
+  end
+  local widths = {}
+  for _, row in ipairs(out) do
+    for i, cell in ipairs(row) do widths[i] = math.max(widths[i] or 0, #cell) end
+  end
+  for _, row in ipairs(out) do
+    local cells = {}
+    for i, cell in ipairs(row) do
+      cells[i] = i < #row and cell .. (" "):rep(widths[i] - #cell) or cell
+    end
+    print(table.concat(cells, "  "))
+  end
+  return next(failed) and 1 or 0
+end
+
+--- `enigma serve ...` and `enigma jobs ...`: returns the exit status.
+function cli.main(command, args)
+  local opts, rest = parse(args)
+  if not opts then return usage_error(command, "%s", rest) end
+  if command == "serve" then
+    if opts.help then io.write(SERVE_USAGE) return 0 end
+    if #rest > 0 then return usage_error("serve", "unexpected argument '%s'", rest[1]) end
+    if not dir_exists(opts.dir) then return usage_error("serve", "no job directory %s", opts.dir) end
+    local r = runner.new(opts)
+    local ok, err = r:serve()
+    if not ok then
+      io.stderr:write("enigma: ", tostring(err), "\n")
+      return 1
+    end
+    return 0
+  end
+  if opts.help then io.write(JOBS_USAGE) return 0 end
+  local sub = rest[1]
+  if sub == "list" then
+    if #rest > 1 then return usage_error("jobs", "unexpected argument '%s'", rest[2]) end
+    return list_jobs(opts)
+  elseif sub == "run" then
+    local name = rest[2]
+    if not name then return usage_error("jobs", "jobs run needs a job name") end
+    if not jobs.name_of(name .. ".lua") then return usage_error("jobs", "'%s' is not a job name", name) end
+    local r = runner.new(opts)
+    local status, err = r:run_now(name)
+    if not status then
+      io.stderr:write("enigma: ", tostring(err), "\n")
+      return 1
+    end
+    if status ~= "succeeded" then
+      io.stderr:write("enigma: job ", name, " ", status, err and (": " .. tostring(err)) or "", "\n")
+      return 1
+    end
+    return 0
+  end
+  return usage_error("jobs", sub and ("unknown subcommand '%s'"):format(sub) or "a subcommand is required: list or run")
+end
+
+return cli
