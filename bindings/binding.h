@@ -24,6 +24,7 @@ int luaopen_enigma_crypto_note(lua_State *L);
 int luaopen_enigma_crypto_seal(lua_State *L);
 int luaopen_enigma_crypto_keystore(lua_State *L);
 int luaopen_enigma_sched(lua_State *L);
+int luaopen_enigma_sandbox(lua_State *L);
 
 /* Pushes the JSON text of the value at idx (integers and decimals exact);
  * raises on values JSON cannot hold. Implemented in bindings/json.c. */

@@ -74,6 +74,7 @@ int luaopen_enigma(lua_State *L)
     add_module(L, "enigma.json", "json", luaopen_enigma_json);
     add_module(L, "enigma.crypto", "crypto", luaopen_enigma_crypto);
     add_module(L, "enigma.sched", "sched", luaopen_enigma_sched);
+    add_module(L, "enigma.sandbox", "sandbox", luaopen_enigma_sandbox);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, ENIGMA_VERSION);

@@ -1,6 +1,7 @@
 /*
- * enigma serve / enigma jobs: thin entries into the Lua runner's command line
- * (bindings/lua/enigma/runner_cli.lua), which parses its own options.
+ * enigma serve / jobs / agents: thin entries into the Lua command lines
+ * (bindings/lua/enigma/runner_cli.lua, agents_cli.lua), which parse their own
+ * options.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -9,8 +10,7 @@
 #include "bindings/host/alloc.h"
 #include "bindings/host/host.h"
 
-/* Calls require("enigma.runner_cli").main(command, {args...}); returns its exit status. */
-static int run_lua_command(const char *command, int argc, char **argv)
+int enigma_host_lua_command(const char *module, const char *command, int argc, char **argv)
 {
     lua_State *L = enigma_host_newstate();
     int i, code = 1;
@@ -20,7 +20,7 @@ static int run_lua_command(const char *command, int argc, char **argv)
         return 1;
     }
     lua_getglobal(L, "require");
-    lua_pushliteral(L, "enigma.runner_cli");
+    lua_pushstring(L, module);
     if (enigma_host_pcall(L, 1, 1) == LUA_OK) {
         lua_getfield(L, -1, "main");
         lua_pushstring(L, command);
@@ -38,10 +38,15 @@ static int run_lua_command(const char *command, int argc, char **argv)
 
 int enigma_cmd_serve(int argc, char **argv)
 {
-    return run_lua_command("serve", argc, argv);
+    return enigma_host_lua_command("enigma.runner_cli", "serve", argc, argv);
 }
 
 int enigma_cmd_jobs(int argc, char **argv)
 {
-    return run_lua_command("jobs", argc, argv);
+    return enigma_host_lua_command("enigma.runner_cli", "jobs", argc, argv);
+}
+
+int enigma_cmd_agents(int argc, char **argv)
+{
+    return enigma_host_lua_command("enigma.agents_cli", "agents", argc, argv);
 }

@@ -16,6 +16,11 @@ int enigma_cmd_db(int argc, char **argv);
 int enigma_cmd_cron(int argc, char **argv);
 int enigma_cmd_serve(int argc, char **argv);
 int enigma_cmd_jobs(int argc, char **argv);
+int enigma_cmd_agents(int argc, char **argv);
+
+/* Calls require(module).main(command, {argv...}) in a new state and returns
+ * its result as the exit status (1 when it raised: the error is printed). */
+int enigma_host_lua_command(const char *module, const char *command, int argc, char **argv);
 
 /* A Lua state with the standard libraries and the enigma package preloaded;
  * close it with enigma_host_alloc_close (bindings/host/alloc.h). */

@@ -20,8 +20,9 @@ static const char usage_text[] =
     "                           manage the embedded PostgreSQL cluster\n"
     "  cron next 'EXPR' [--from TIME] [--tz ZONE] [-n N]\n"
     "                           print the next times a cron expression fires\n"
-    "  serve [--jobs DIR] ...   run the jobs in scripts/jobs on their schedules\n"
+    "  serve [--jobs DIR] ...   run the jobs and agent strategies on their schedules\n"
     "  jobs list|run NAME       show the jobs and their last runs, or run one now\n"
+    "  agents list|tick ID      show strategies and activations, or tick one now\n"
     "\n"
     "The database is $ENIGMA_DATABASE_URL, else $DATABASE_URL, else libpq's PG*\n"
     "variables, else a private cluster under $ENIGMA_HOME (default ./.enigma)\n"
@@ -39,6 +40,7 @@ static const struct command {
     {"cron", enigma_cmd_cron},
     {"serve", enigma_cmd_serve},
     {"jobs", enigma_cmd_jobs},
+    {"agents", enigma_cmd_agents},
 };
 
 int enigma_host_is_help(const char *arg)

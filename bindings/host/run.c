@@ -13,10 +13,14 @@
 
 static const char run_usage[] =
     "usage: enigma run FILE.lua [ARGS...]\n"
+    "       enigma run --sandbox FILE.lua\n"
     "\n"
     "Runs a Lua 5.4 script with the enigma package preloaded (require \"enigma\").\n"
     "The script gets its arguments as `arg` (arg[0] is FILE.lua) and as `...`.\n"
-    "An error prints its message and a traceback on stderr and exits 1.\n";
+    "An error prints its message and a traceback on stderr and exits 1.\n"
+    "\n"
+    "--sandbox runs FILE as an agent tick runs: sandboxed, with its limits and a\n"
+    "ctx without a database; exit 3 when a limit stopped it (--sandbox --help).\n";
 
 lua_State *enigma_host_newstate(void)
 {
@@ -79,6 +83,8 @@ int enigma_cmd_run(int argc, char **argv)
         fputs(run_usage, stdout);
         return 0;
     }
+    if (argc > 0 && strcmp(argv[0], "--sandbox") == 0)
+        return enigma_host_lua_command("enigma.agents_cli", "sandbox", argc - 1, argv + 1);
     if (argc > 0 && strcmp(argv[0], "--") == 0)
         first = 1;
     else if (argc > 0 && argv[0][0] == '-' && argv[0][1] != '\0')

@@ -75,7 +75,7 @@ M.read = read
 --- Starts `enigma serve --jobs dir ...args` on the bench database, logging to log; returns
 --- { pid, log }.
 function M.serve(build, url, dir, log, args)
-  local cmd = ("ENIGMA_DATABASE_URL=%s %s/enigma serve --jobs %s %s >%s 2>&1 </dev/null & echo $!")
+  local cmd = ("ENIGMA_DATABASE_URL=%s %s/enigma serve --no-agents --jobs %s %s >%s 2>&1 </dev/null & echo $!")
     :format(quote(url), build, quote(dir), table.concat(args or {}, " "), quote(log))
   local child = { pid = assert(math.tointeger(tonumber(sh(cmd)))), log = log }
   children[#children + 1] = child

@@ -62,8 +62,11 @@ function M.write(dir, name, src)
   assert(os.rename(tmp, dir .. "/" .. name .. ".lua"))
 end
 
---- Starts `enigma serve` in the background; returns a runner { pid, log, dir }.
+--- Starts `enigma serve` in the background; returns a runner { pid, log, dir }. It runs jobs
+--- only (--no-agents) unless args name an --agents directory.
 function M.start(dir, id, args)
+  args = args or ""
+  if not args:find("--agents", 1, true) then args = args .. " --no-agents" end
   local log = os.tmpname()
   local status = os.tmpname()
   os.remove(status)
@@ -71,7 +74,7 @@ function M.start(dir, id, args)
   -- cluster again on the runner's next connection attempt.
   local cmd = ("%sENIGMA_DATABASE_URL=%s sh -c %s"):format(M.env, shell.quote(M.url), shell.quote(
     ("%s serve --jobs %s --id %s %s > %s 2>&1 & pid=$!; echo $pid; wait $pid; echo $? > %s")
-      :format(BIN, shell.quote(dir), shell.quote(id), args or "", log, status)))
+      :format(BIN, shell.quote(dir), shell.quote(id), args, log, status)))
   local p = assert(io.popen(cmd .. " 2>/dev/null &"))
   local pid = assert(tonumber(p:read("l")), "no pid from the runner")
   p:close()

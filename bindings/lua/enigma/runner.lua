@@ -823,6 +823,7 @@ function Runner:stop(signame)
   self.stop_deadline = sched.now() + self.grace
   log("%s: stopping; %d run(s) in flight get %gs to finish", signame, self.inflight, self.grace)
   if self.watcher then self.watcher:stop() end
+  if self.agents then self.agents:stop() end
   self:poke()
 end
 
@@ -834,6 +835,7 @@ function Runner:shutdown()
   if self.db then pcall(self.db.close, self.db) end
   self.db = nil
   for _, h in ipairs(self.signals or {}) do h:stop() end
+  if self.agents then self.agents:join() end
   self.finished = true
   sched.stop()
 end
@@ -851,6 +853,10 @@ function Runner:serve()
   self.started = true
   self.control = sched.spawn(function() self:control_loop() end)
   self:restart_listener()
+  if self.agents then
+    local na, aerr = self.agents:start()
+    if not na then log("agents: %s; no agents run", first_line(aerr)) self.agents = nil end
+  end
   sched.run()
   return true
 end

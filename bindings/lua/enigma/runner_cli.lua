@@ -4,16 +4,18 @@
 local enigma = require "enigma"
 local jobs = require "enigma.jobs"
 local runner = require "enigma.runner"
+local agents = require "enigma.agents"
 
 local first_line = runner.first_line
 local cli = {}
 
 local SERVE_USAGE = [[
-usage: enigma serve [--jobs DIR] [--id NAME] [--lease SECONDS] [--grace SECONDS] [--quiet]
+usage: enigma serve [--jobs DIR] [--agents DIR] [--id NAME] [--lease SECONDS] [--grace SECONDS] [--quiet]
 
 Runs every job in DIR (default scripts/jobs) on its schedule or its channel, logging one line
-per run, until SIGINT or SIGTERM. Any number of runners may share one database: each occurrence
-runs exactly once. Job files are reloaded when they change.
+per run, and ticks every active agent activation with its strategy from scripts/agents, until
+SIGINT or SIGTERM. Any number of runners may share one database: each occurrence runs exactly
+once, each tick on one runner. Job and strategy files are reloaded when they change.
 
   --jobs DIR         the job files (default: $ENIGMA_JOBS_DIR, else scripts/jobs)
   --id NAME          this runner's name in job_runs (default: HOST:PID)
@@ -21,6 +23,10 @@ runs exactly once. Job files are reloaded when they change.
   --grace SECONDS    how long running jobs get to finish after SIGINT/SIGTERM (default 10)
   --lookahead SECONDS  how early occurrences are claimed (default 0.5)
   --connections N    job database connections open at once; more runs wait (default 8)
+  --agents DIR       the agent strategies (default: $ENIGMA_AGENTS_DIR, else scripts/agents)
+  --no-agents        run the jobs only
+  --no-sandbox       run strategies as trusted code: no sandbox, no limits (for measuring it)
+  --max-failures N   consecutive failed ticks that put an activation in 'error' (default 3)
   --quiet            log failures only
 ]]
 
@@ -37,7 +43,9 @@ local function usage_error(command, fmt, ...)
   return 2
 end
 
-local NUMBER_OPTS = { lease = true, grace = true, lookahead = true, capacity = true, connections = true }
+local NUMBER_OPTS = { lease = true, grace = true, lookahead = true, capacity = true, connections = true,
+                      ["max-failures"] = true }
+local FLAGS = { quiet = "quiet", ["no-agents"] = "no_agents", ["no-sandbox"] = "no_sandbox" }
 
 --- Parses --name VALUE options; returns opts and the positional arguments, or nil and a message.
 local function parse(args)
@@ -47,9 +55,9 @@ local function parse(args)
     local name = a:match("^%-%-([%w-]+)$")
     if a == "-h" or a == "--help" then
       opts.help = true
-    elseif name == "quiet" then
-      opts.quiet = true
-    elseif name == "jobs" or name == "id" or NUMBER_OPTS[name] then
+    elseif FLAGS[name] then
+      opts[FLAGS[name]] = true
+    elseif name == "jobs" or name == "agents" or name == "id" or NUMBER_OPTS[name] then
       local v = args[i + 1]
       if not v then return nil, ("option --%s needs a value"):format(name) end
       if NUMBER_OPTS[name] then
@@ -57,7 +65,7 @@ local function parse(args)
         if not n or n <= 0 then return nil, ("--%s: '%s' is not a positive number"):format(name, v) end
         v = n
       end
-      opts[name == "jobs" and "dir" or name] = v
+      opts[name == "jobs" and "dir" or name == "agents" and "agents_dir" or name:gsub("-", "_")] = v
       i = i + 1
     elseif a:sub(1, 1) == "-" then
       return nil, ("unknown option '%s'"):format(a)
@@ -67,6 +75,7 @@ local function parse(args)
     i = i + 1
   end
   opts.dir = opts.dir or os.getenv("ENIGMA_JOBS_DIR") or "scripts/jobs"
+  opts.agents_dir = opts.agents_dir or os.getenv("ENIGMA_AGENTS_DIR") or "scripts/agents"
   return opts, rest
 end
 
@@ -134,7 +143,14 @@ function cli.main(command, args)
     if opts.help then io.write(SERVE_USAGE) return 0 end
     if #rest > 0 then return usage_error("serve", "unexpected argument '%s'", rest[1]) end
     if not dir_exists(opts.dir) then return usage_error("serve", "no job directory %s", opts.dir) end
+    if not opts.no_agents and not dir_exists(opts.agents_dir) then
+      return usage_error("serve", "no agent directory %s (--no-agents runs the jobs only)", opts.agents_dir)
+    end
     local r = runner.new(opts)
+    if not opts.no_agents then
+      r.agents = agents.new({ dir = opts.agents_dir, url = opts.url, sandbox = not opts.no_sandbox,
+                              max_failures = opts.max_failures, quiet = opts.quiet })
+    end
     local ok, err = r:serve()
     if not ok then
       io.stderr:write("enigma: ", tostring(err), "\n")

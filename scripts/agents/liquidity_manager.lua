@@ -1,0 +1,34 @@
+-- liquidity_manager: keeps liquidity where it is used.
+--
+-- Rule. For configuration.pool (default: the largest pool), turnover = volume_24h /
+-- total_pool_size. Above configuration.high_turnover (default 0.02) the tick adds
+-- configuration.step_usd (default 500) to the allocation; below configuration.low_turnover
+-- (default 0.002) it takes a step out. The allocation stays within 0 .. max_allocation_usd.
+-- Each change is a rebalance action and the activation's new current_allocation.
+return {
+  interval = 60,
+  description = "adds liquidity to a busy pool and withdraws it from an idle one",
+  tick = function(ctx, activation)
+    local config = activation.configuration or {}
+    local pool
+    for _, p in ipairs(ctx.pools()) do
+      if p.pool == config.pool or (not config.pool and (not pool or p.total_pool_size > pool.total_pool_size)) then
+        pool = p
+      end
+    end
+    if not pool or not pool.turnover_24h then return ctx.log("no statistics for the pool") end
+    local step = config.step_usd or 500
+    local limit = (activation.allocation_limits or {}).max_allocation_usd or math.huge
+    local now = activation.current_allocation or 0
+    local target = now
+    if pool.turnover_24h > (config.high_turnover or 0.02) then
+      target = math.min(now + step, limit)
+    elseif pool.turnover_24h < (config.low_turnover or 0.002) then
+      target = math.max(now - step, 0)
+    end
+    if target == now then return end
+    ctx.propose{ type = "rebalance", amount = math.abs(target - now), pool = pool.pool, token = "USDC",
+                 note = (target > now and "add" or "withdraw") .. (", turnover %.4f"):format(pool.turnover_24h) }
+    ctx.allocate(target)
+  end,
+}

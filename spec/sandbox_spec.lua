@@ -1,0 +1,345 @@
+-- The strategy sandbox (enigma.sandbox, enigma.strategies) against escape attempts: each must be
+-- stopped with a reason, and the same sandbox (and every other one) must stay healthy.
+local enigma = require "enigma"
+local sandbox = require "enigma.sandbox"
+local strategies = require "enigma.strategies"
+local shell = require "shell"
+
+local BIN = assert(os.getenv("ENIGMA_BIN"))
+local SMALL = { instructions = 2000000, memory = 4 << 20, time = 2 }
+
+-- A strategy whose tick runs `body` (Lua text) in a fresh sandbox.
+local function strategy(body, limits)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write("return { interval = 1, tick = function(ctx, activation)\n", body, "\nend }\n")
+  f:close()
+  local s = assert(strategies.load(path, "yield_optimizer_pro"))
+  os.remove(path)
+  s.limits = limits or SMALL
+  return s
+end
+
+local POOLS = { { pool = "main:1", pool_type = "main", chain_id = 1, total_pool_size = 1e6, turnover_24h = 0.01 } }
+
+local function host(extra)
+  local h = {
+    pools = function() return POOLS end,
+    portfolio = function() return { privacy_score = 50 } end,
+    activations = function() return { { id = "a2", status = "active", agent_type = "risk_shield",
+                                         current_allocation = 10, total_profit = -5 } } end,
+    recent = function() return {} end,
+    now = function() return 1700000000 end,
+  }
+  for k, v in pairs(extra or {}) do h[k] = v end
+  return h
+end
+
+local ACTIVATION = { id = "a1", agent_type = "yield_optimizer_pro", configuration = {},
+                     allocation_limits = { max_allocation_usd = 1000 }, current_allocation = 0 }
+
+local function tick(s, state)
+  return strategies.tick(s, ACTIVATION, host(), state or {})
+end
+
+-- The tick is stopped for `reason`, and the same sandbox runs a healthy tick right after.
+local function contained(body, reason, pattern)
+  local s = strategy("if ctx.state.healthy then ctx.state.n = 1 return end\n" .. body)
+  local out = tick(s)
+  assert.is_false(out.ok, "the tick was not stopped: " .. tostring(out.state_json))
+  assert.are.equal(reason, out.reason, out.error)
+  if pattern then assert.truthy(tostring(out.error):find(pattern), out.error) end
+  assert.are.same({}, out.proposals)
+  local again = tick(s, { healthy = true })
+  assert.is_true(again.ok, again.error)
+  assert.are.equal(1, again.state.n)
+  strategies.close(s)
+  return out
+end
+
+describe("the sandbox stops", function()
+  it("a plain infinite loop", function()
+    contained("while true do end", "instruction limit", "instruction limit exceeded")
+  end)
+
+  it("an infinite loop inside pcall, however often pcall catches", function()
+    contained("while true do pcall(function() while true do end end) end", "instruction limit")
+    contained("for i = 1, math.huge do xpcall(function() while true do end end, function() while true do end end) end",
+              "instruction limit")
+  end)
+
+  it("an infinite loop inside coroutines", function()
+    contained("local co = coroutine.wrap(function() while true do end end) co()", "instruction limit")
+    contained([[
+      local co = coroutine.create(function() while true do pcall(coroutine.yield) end end)
+      while true do coroutine.resume(co) end]], "instruction limit")
+  end)
+
+  it("an infinite loop inside a string.gsub callback", function()
+    contained("string.gsub(string.rep('a', 100), '.', function() while true do end end)", "instruction limit")
+  end)
+
+  it("a pattern that backtracks for hours in C", function()
+    contained("return string.rep('a', 5000):find(string.rep('a*', 20) .. 'b')", "instruction limit")
+    contained("for i = 1, 1e9 do string.find(string.rep('a', 3000), '.-.-.-b') end", "instruction limit")
+  end)
+
+  it("a loop that only a clock can stop", function()
+    local s = strategy("while true do end", { instructions = 100000000, memory = 4 << 20, time = 0.2 })
+    local out = tick(s)
+    assert.are.equal("time limit", out.reason)
+    assert.truthy(out.ms < 2000, out.ms)
+    strategies.close(s)
+  end)
+
+  it("memory bombs: string.rep, table growth, concatenation", function()
+    contained("local s = string.rep('x', 1 << 30)", "memory limit", "memory limit exceeded")
+    contained("local t = {} for i = 1, 1e9 do t[i] = i end", "memory limit")
+    contained("local s = 'xy' while true do s = s .. s end", "memory limit")
+    contained("local t = {} while true do t[#t + 1] = {} end", "memory limit")
+    contained("local parts = {} for i = 1, 1e9 do parts[i] = tostring(i) .. 'abcdefgh' end", "memory limit")
+  end)
+
+  it("a memory bomb that pcall catches", function()
+    contained("local t = {} while true do pcall(function() t[#t + 1] = string.rep('x', 1 << 20) end) end", "memory limit")
+  end)
+
+  it("table functions driven by a lying __len", function()
+    contained("local t = setmetatable({}, { __len = function() return 1 << 40 end }) table.insert(t, 1, 'x')",
+              "error", "more than the sandbox shifts")
+    contained("table.move({}, 1, 1 << 40, 2)", "error", "more than the sandbox shifts")
+  end)
+end)
+
+describe("the sandbox has no", function()
+  for _, name in ipairs({ "os", "io", "debug", "package", "require", "dofile", "loadfile",
+                          "collectgarbage", "print" }) do
+    it("global " .. name, function()
+      local s = strategy(("ctx.state.v = type(%s)"):format(name))
+      local out = tick(s)
+      assert.is_true(out.ok, out.error)
+      assert.are.equal("nil", out.state.v)
+      strategies.close(s)
+    end)
+  end
+
+  it("string.dump, not even through a string's methods", function()
+    local s = strategy("ctx.state.a = type(string.dump) ctx.state.b = type(('').dump)")
+    local out = tick(s)
+    assert.are.same({ a = "nil", b = "nil" }, out.state)
+    strategies.close(s)
+  end)
+
+  it("way to load a binary chunk", function()
+    local binary = string.dump(function() return 1 end)
+    local s = strategy("local f, err = load(ctx.state.code) ctx.state = { f = type(f), err = err }"
+                       .. " local ok, e2 = pcall(load, ctx.state.code, 'x', 'b') ctx.state.e2 = tostring(e2)")
+    local out = strategies.tick(s, ACTIVATION, host(), { code = binary })
+    assert.is_true(out.ok, out.error)
+    assert.are.equal("nil", out.state.f)
+    assert.truthy(out.state.err:find("binary chunk", 1, true), out.state.err)
+    assert.truthy(out.state.e2:find("only text chunks", 1, true), out.state.e2)
+    strategies.close(s)
+  end)
+
+  it("__gc finalizers (they would run outside any budget)", function()
+    contained("setmetatable({}, { __gc = function() while true do end end })", "error", "__gc")
+  end)
+end)
+
+describe("the sandbox keeps to itself", function()
+  it("the string metatable: hidden, and changes to string stay in one sandbox", function()
+    local a = strategy([[
+      ctx.state.mt = tostring(getmetatable(""))
+      string.upper = function() return "pwned" end
+      ctx.state.after = ("x"):upper()]])
+    local b = strategy("ctx.state.upper = ('x'):upper()")
+    local out = tick(a)
+    assert.is_true(out.ok, out.error)
+    assert.are.equal("false", out.state.mt)
+    assert.are.equal("pwned", out.state.after)          -- its own string library
+    assert.are.equal("X", tick(b).state.upper)           -- not another strategy's
+    assert.are.equal("X", ("x"):upper())                 -- nor the host's
+    contained("getmetatable('').__index = function() end", "error")
+    strategies.close(a)
+    strategies.close(b)
+  end)
+
+  it("an error object whose __tostring loops: reported without running it", function()
+    local out = contained("error(setmetatable({}, { __tostring = function() while true do end end }))", "error")
+    assert.are.equal("(error object is a table value)", out.error)
+  end)
+
+  it("ctx: plain data and functions that only ask the host", function()
+    local s = strategy([[
+      ctx.state.mt = type(getmetatable(ctx))
+      ctx.state.log = type(ctx.log)
+      ctx.state.keys = 0
+      for k in pairs(ctx) do ctx.state.keys = ctx.state.keys + 1 end]])
+    local out = tick(s)
+    assert.is_true(out.ok, out.error)
+    assert.are.same({ mt = "nil", log = "function", keys = 10 }, out.state)
+    strategies.close(s)
+  end)
+
+  it("no host value leaves through ctx", function()
+    contained("ctx.propose{ type = 'rebalance', amount = 1, f = pairs }", "error", "function cannot leave")
+    contained("ctx.state.f = pairs", "error", "ctx.state")
+    contained("local t = {} t.t = t ctx.state.loop = t", "error", "ctx.state")
+    contained("ctx.log(coroutine.create(pairs))", "error", "cannot leave")
+  end)
+
+  it("ctx functions called from a coroutine the tick made", function()
+    contained("coroutine.wrap(function() ctx.pools() end)()", "error", "not from a coroutine")
+  end)
+
+  it("a yield outside ctx", function()
+    contained("coroutine.yield('propose', { type = 'rebalance', amount = 1 })", "error", "outside a ctx call")
+  end)
+end)
+
+describe("an invalid action", function()
+  local cases = {
+    { "ctx.propose{ type = 'rebalance', amount = -5 }", "must not be negative" },
+    { "ctx.propose{ type = 'rebalance', amount = 5, pool = 'nowhere:9' }", "unknown pool 'nowhere:9'" },
+    { "ctx.propose{ type = 'rebalance', amount = 600 } ctx.propose{ type = 'rebalance', amount = 600 }",
+      "over the allocation limit" },
+    { "ctx.allocate(5000)", "over the allocation limit" },
+    { "ctx.propose{ type = 'governance_vote', amount = 1 }", "type must be" },
+    { "ctx.propose{ type = 'rebalance', amount = 0/0 }", "finite" },
+    { "ctx.pause('someone-else')", "not an activation of this user" },
+  }
+  for _, case in ipairs(cases) do
+    it("stops the tick and keeps nothing: " .. case[1], function()
+      -- a valid action first: it must not survive the invalid one
+      contained("ctx.propose{ type = 'rebalance', amount = 1 } ctx.allocate(1)\n" .. case[1], "error", case[2])
+    end)
+  end
+
+  it("not caught by the strategy's own pcall", function()
+    contained("pcall(ctx.propose, { type = 'rebalance', amount = -1 }) ctx.state.survived = true", "error",
+              "must not be negative")
+  end)
+end)
+
+describe("a valid tick", function()
+  it("gets its actions, allocation, pauses, logs and state back", function()
+    local s = strategy([[
+      ctx.log("pools", #ctx.pools(), "score", ctx.portfolio().privacy_score)
+      ctx.propose{ type = "rebalance", amount = 250.5, pool = "main:1", note = "better" }
+      ctx.allocate(250.5)
+      ctx.pause("a2", "drawdown")
+      ctx.state.n = (ctx.state.n or 0) + 1]])
+    local out = strategies.tick(s, ACTIVATION, host(), { n = 41 })
+    assert.is_true(out.ok, out.error)
+    assert.are.same({ "pools 1 score 50" }, out.logs)
+    assert.are.same({ { tx_type = "rebalance", amount = 250.5, token = "USDC", pool = "main:1", note = "better",
+                        usd_value = 250.5 } }, out.proposals)
+    assert.are.equal(250.5, out.allocation)
+    assert.are.same({ { id = "a2", reason = "drawdown" } }, out.pauses)
+    assert.are.equal('{"n":42}', out.state_json)
+    strategies.close(s)
+  end)
+
+  it("memory is per tick: a box survives many ticks that each use most of the cap", function()
+    local s = strategy("local t = {} for i = 1, 100000 do t[i] = i end ctx.state.n = #t")
+    for _ = 1, 30 do
+      local out = tick(s)
+      assert.is_true(out.ok, out.error)
+    end
+    strategies.close(s)
+  end)
+end)
+
+describe("strategy files", function()
+  it("a file that does not return a strategy is refused with its name", function()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write("return { interval = 'soon', tick = function() end }")
+    f:close()
+    local s, err = strategies.load(path, "risk_shield")
+    assert.is_nil(s)
+    assert.truthy(err:find(path, 1, true) and err:find("interval", 1, true), err)
+    f = assert(io.open(path, "w"))
+    f:write("while true do end")
+    f:close()
+    s, err = strategies.load(path, "risk_shield")
+    assert.is_nil(s)
+    assert.truthy(err:find("instruction limit", 1, true), err)
+    os.remove(path)
+  end)
+
+  it("every shipped strategy loads and ticks without a database", function()
+    local loaded, failed = strategies.load_dir(os.getenv("ENIGMA_SOURCE_DIR") .. "/scripts/agents")
+    assert.are.same({}, failed)
+    local n = 0
+    for name, s in pairs(loaded) do
+      n = n + 1
+      local act = { id = "a1", agent_type = name, configuration = {}, risk_parameters = {}, allocation_limits = {},
+                    current_allocation = 0, total_profit = 0 }
+      local out = strategies.tick(s, act, host(), {})
+      assert.is_true(out.ok, name .. ": " .. tostring(out.error))
+      strategies.close(s)
+    end
+    assert.are.equal(6, n)
+  end)
+end)
+
+describe("enigma run --sandbox", function()
+  local function run(src)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(src)
+    f:close()
+    local code, out, err = shell.run(BIN .. " run --sandbox " .. path)
+    os.remove(path)
+    return code, out, err
+  end
+
+  it("exits 0 and shows what a tick did", function()
+    local code, out, err = run("return { interval = 1, tick = function(ctx) ctx.log('hi') "
+                               .. "ctx.propose{ type = 'yield_harvest', amount = 2 } ctx.state.x = 1 end }")
+    assert.are.equal(0, code, err)
+    assert.truthy(out:find("log: hi", 1, true), out)
+    assert.truthy(out:find("proposed yield_harvest 2 USDC", 1, true), out)
+    assert.truthy(out:find('{"x":1}', 1, true), out)
+  end)
+
+  it("exits 1 on a script error", function()
+    local code, _, err = run("return { interval = 1, tick = function(ctx) error('boom') end }")
+    assert.are.equal(1, code)
+    assert.truthy(err:find("boom", 1, true), err)
+  end)
+
+  it("exits 3 naming the limit, one line", function()
+    for src, limit in pairs({ ["while true do end"] = "instruction limit",
+                              ["local s = string.rep('x', 1 << 30)"] = "memory limit",
+                              ["return { interval = 1, limits = { time = 0.2, instructions = 1e8 }, "
+                               .. "tick = function() while true do end end }"] = "time limit" }) do
+      local code, _, err = run(src)
+      assert.are.equal(3, code, err)
+      assert.truthy(err:find(limit, 1, true), err)
+      assert.are.equal(1, select(2, err:gsub("\n", "")), err)
+    end
+  end)
+
+  it("has no os or io", function()
+    local code, _, err = run("os.exit(0)")
+    assert.are.equal(1, code)
+    assert.truthy(err:find("global 'os'", 1, true), err)
+  end)
+end)
+
+describe("sandbox.new", function()
+  it("refuses nonsense limits", function()
+    assert.has_error(function() sandbox.new{ memory = -1 } end)
+    local box = sandbox.new{}
+    assert.has_error(function() box:start("tick", { time = 0 }) end)
+    box:close()
+    assert.has_error(function() box:memory() end, "sandbox is closed")
+  end)
+
+  it("a closed sandbox's value is still usable by enigma", function()
+    assert.is_true(enigma.monotime() > 0)
+  end)
+end)
