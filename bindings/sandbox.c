@@ -670,14 +670,18 @@ static run *check_run(lua_State *H, int idx)
     return luaL_checkudata(H, idx, RUN_MT);
 }
 
-static void begin(lua_State *H, run *r, start *s)
+/* Sets up run r as `s` says; 0, or -1 with the message pushed on H. */
+static int begin(lua_State *H, run *r, start *s)
 {
     const char *msg;
 
     s->r = r;
     s->H = H;
-    if (protect(r->b, start_p, s, &msg) != LUA_OK)
-        luaL_error(H, "%s", msg);
+    if (protect(r->b, start_p, s, &msg) != LUA_OK) {
+        lua_pushstring(H, msg);
+        return -1;
+    }
+    return 0;
 }
 
 /* box:start(fname, limits, ...) -> run: a call of module[fname](...). */
@@ -690,7 +694,8 @@ static int box_start(lua_State *H)
     s.first = 4;
     s.n = lua_gettop(H) >= 4 ? lua_gettop(H) - 3 : 0;
     r = new_run(H, 1, 3);
-    begin(H, r, &s);
+    if (begin(H, r, &s) < 0)
+        return lua_error(H);
     return 1;
 }
 
@@ -887,7 +892,12 @@ static int box_load(lua_State *H)
     s.source = luaL_checklstring(H, 2, &s.len);
     s.chunkname = luaL_checkstring(H, 3);
     r = new_run(H, 1, 4);
-    begin(H, r, &s);
+    if (begin(H, r, &s) < 0) {
+        lua_pushnil(H);
+        lua_insert(H, -2);
+        lua_pushliteral(H, "error");
+        return 3;
+    }
     r->started = 1;
     r->deadline = monotonic() + r->time_limit;
     r->b->running = r;
