@@ -323,6 +323,28 @@ end }]]
     assert(db:exec("update ai_agents set max_concurrent_users = 1000, maintenance_mode = false"))
   end)
 
+  it("a strategy that breaks its limits goes to 'error' and disturbs no other strategy", function()
+    local dir = agents_dir({
+      strategy_bot = TRIVIAL:format("0.2", 7),
+      liquidity_manager = "return { interval = 0.2, tick = function() local t = {} "
+                          .. "while true do t[#t + 1] = ('x'):rep(100) .. #t end end }",
+      arbitrage_hunter = "return { interval = 0.2, tick = function() while true do pcall(error, {}) end end }",
+    })
+    local start = activation(A(8)).strategy_state.n or 0
+    local r = serve.start(serve.jobdir(), "A", "--agents " .. dir)
+    serve.wait_until("both bombs in 'error'", 20, function()
+      return activation(A(6)).status == "error" and activation(A(5)).status == "error"
+    end)
+    assert.truthy(activation(A(6)).last_error:find("memory limit", 1, true))
+    assert.truthy(activation(A(5)).last_error:find("instruction limit", 1, true))
+    assert.are.equal(3, activation(A(5)).consecutive_failures)
+    local n = activation(A(8)).strategy_state.n
+    assert.truthy(n >= start + 3, "strategy_bot stalled: " .. tostring(n))
+    serve.wait_until("strategy_bot to go on ticking", 10, function() return activation(A(8)).strategy_state.n >= n + 3 end)
+    assert.are.equal(0, serve.stop(r))
+    assert(db:exec("update user_agents set status = 'active', consecutive_failures = 0 where id in ($1, $2)", A(5), A(6)))
+  end)
+
   it("agents list shows the strategies and activations", function()
     local code, out, err = serve.run_cmd(BIN .. " agents list --agents " .. SRC .. "/scripts/agents")
     assert.are.equal(0, code, err)

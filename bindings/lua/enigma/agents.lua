@@ -340,39 +340,44 @@ function Agents:release_reader(db, broken)
   until not waiter or waiter:wake()
 end
 
---- Rows of `sql` as agent_executor on a reader connection, within `ms` milliseconds.
-function Agents:read(ms, sql, ...)
-  local db = self:acquire_reader()
+--- Rows of `sql` as agent_executor on a reader connection, within `ms` milliseconds. A lost
+--- connection marks `host` (the tick's): the tick is abandoned, not counted as a failure.
+function Agents:read(host, ms, sql, ...)
+  local ok, db = pcall(self.acquire_reader, self)
+  if not ok then
+    host.unavailable = true
+    error("database: " .. first_line(db), 0)
+  end
   local args = table.pack(...)
-  local ok, rows = pcall(as_executor, db, ms, function(tx)
+  local rows
+  ok, rows = pcall(as_executor, db, ms, function(tx)
     return query(tx, sql, table.unpack(args, 1, args.n))
   end)
-  self:release_reader(db, not ok and is_connection_error(rows))
+  local lost = not ok and is_connection_error(rows)
+  self:release_reader(db, lost)
+  if lost then host.unavailable = true end
   if not ok then error("database: " .. first_line(message_of(rows)), 0) end
   return plain(rows)
 end
 
-function Agents:pools(ms)
-  if not self.pool_rows then self.pool_rows = self:read(ms, POOLS_SQL) end
-  return self.pool_rows
-end
-
 -- The host side of a tick's data functions.
 function Agents:host_for(row, deadline)
-  local cache = {}
+  local host, cache = {}, {}
   local function left_ms()
     return math.max(1, (deadline - enigma.monotime()) * 1000)
   end
-  return {
-    now = function() return os.time() end,
-    pools = function() return self:pools(left_ms()) end,
-    portfolio = function() return row.portfolio end,
-    activations = function()
-      cache.activations = cache.activations or self:read(left_ms(), ACTIVATIONS_SQL, row.user_id)
-      return cache.activations
-    end,
-    recent = function(_, n) return self:read(left_ms(), RECENT_SQL, row.agent_id, row.user_id, n) end,
-  }
+  host.now = function() return os.time() end
+  host.portfolio = function() return row.portfolio end
+  host.pools = function()
+    if not self.pool_rows then self.pool_rows = self:read(host, left_ms(), POOLS_SQL) end
+    return self.pool_rows
+  end
+  host.activations = function()
+    cache.activations = cache.activations or self:read(host, left_ms(), ACTIVATIONS_SQL, row.user_id)
+    return cache.activations
+  end
+  host.recent = function(_, n) return self:read(host, left_ms(), RECENT_SQL, row.agent_id, row.user_id, n) end
+  return host
 end
 
 -- --- ticks -------------------------------------------------------------------------------
@@ -398,12 +403,17 @@ function Agents:tick(row)
   if latest and latest.state_json then state = json.decode(latest.state_json) end
   if latest and latest.allocation then activation.current_allocation = latest.allocation end
   local deadline = enigma.monotime() + s.limits.time
-  local ok, out = pcall(strategies.tick, s, activation, self:host_for(row, deadline), plain(state) or {})
+  local host = self:host_for(row, deadline)
+  local ok, out = pcall(strategies.tick, s, activation, host, plain(state) or {})
   if not ok then out = { ok = false, error = tostring(out), reason = "error", proposals = {}, pauses = {}, logs = {}, ms = 0 } end
   s.inflight = s.inflight - 1
   if s.retired and s.inflight == 0 then strategies.close(s) end
   self.live[row.id] = nil
   self.inflight = self.inflight - 1
+  if host.unavailable and not out.ok then   -- not the strategy's fault: not counted
+    log("agent %s %s: tick abandoned: %s", row.agent_type, short(row.id), first_line(out.error))
+    return out
+  end
   out.row, out.version, out.at = row, s.version, os.time() + (sched.now() % 1)
   self.outcomes[#self.outcomes + 1] = out
   if out.ok and (out.state_json or out.allocation) then
