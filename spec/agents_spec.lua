@@ -336,7 +336,8 @@ end }]]
       return activation(A(6)).status == "error" and activation(A(5)).status == "error"
     end)
     assert.truthy(activation(A(6)).last_error:find("memory limit", 1, true))
-    assert.truthy(activation(A(5)).last_error:find("instruction limit", 1, true))
+    -- the instruction budget, or on a slow (sanitized) build the clock, whichever comes first
+    assert.truthy(activation(A(5)).last_error:find("limit exceeded", 1, true), activation(A(5)).last_error)
     assert.are.equal(3, activation(A(5)).consecutive_failures)
     local n = activation(A(8)).strategy_state.n
     assert.truthy(n >= start + 3, "strategy_bot stalled: " .. tostring(n))

@@ -20,6 +20,7 @@
 local enigma = require "enigma"
 local strategies = require "enigma.strategies"
 local json = require "enigma.json"
+local service = require "enigma.service"
 
 local sched = enigma.sched
 local agents = {}
@@ -32,41 +33,11 @@ local FLUSH_EVERY = 0.05    -- seconds an outcome may wait to be written
 local POOLS_EVERY = 1       -- seconds between pool statistics reads
 local READERS = 4           -- connections for the ticks' own reads
 
-local function utc(t)
-  local ms = math.floor(t * 1000 + 0.5)
-  return os.date("!%Y-%m-%dT%H:%M:%S", ms // 1000) .. (".%03dZ"):format(ms % 1000)
-end
-
-local function log(fmt, ...)
-  io.stdout:write(utc(sched.now()), " ", fmt:format(...), "\n")
-  io.stdout:flush()
-end
-
-local function first_line(s)
-  return tostring(s or ""):match("^[^\n]*")
-end
+local log, first_line, query = service.log, service.first_line, service.query
+local is_connection_error, message_of = service.is_connection_error, service.message_of
 
 local function short(id)
   return tostring(id):sub(1, 8)
-end
-
---- Runs a statement; a failure raises { message, code }.
-local function query(db, sql, ...)
-  local rows, msg, code = db:query(sql, ...)
-  if not rows then error({ message = msg, code = code }, 0) end
-  return rows
-end
-
-local function message_of(err)
-  if type(err) == "table" then return tostring(err.message) end
-  return tostring(err)
-end
-
-local function is_connection_error(err)
-  if type(err) == "table" then
-    return err.code == nil or tostring(err.code):sub(1, 2) == "08" or tostring(err.code) == "57P01"
-  end
-  return tostring(err):find("closed database connection", 1, true) ~= nil
 end
 
 --- Plain data for the sandbox: enigma.null becomes nil, decimals numbers.

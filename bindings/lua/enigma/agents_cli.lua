@@ -3,7 +3,7 @@
 local enigma = require "enigma"
 local agents = require "enigma.agents"
 local strategies = require "enigma.strategies"
-local json = require "enigma.json"
+local service = require "enigma.service"
 
 local cli = {}
 
@@ -30,10 +30,7 @@ runs once with an example activation. Exits 0 on success, 1 on a script error, 3
 
 local EXIT_LIMIT = 3
 
-local function usage_error(command, fmt, ...)
-  io.stderr:write("enigma: ", fmt:format(...), "\nRun `enigma ", command, " --help` for usage.\n")
-  return 2
-end
+local usage_error, print_table = service.usage_error, service.print_table
 
 local function parse(args)
   local opts, rest, i = { dir = os.getenv("ENIGMA_AGENTS_DIR") or "scripts/agents" }, {}, 1
@@ -57,18 +54,6 @@ local function parse(args)
     i = i + 1
   end
   return opts, rest
-end
-
-local function print_table(out)
-  local widths = {}
-  for _, row in ipairs(out) do
-    for i, cell in ipairs(row) do widths[i] = math.max(widths[i] or 0, #cell) end
-  end
-  for _, row in ipairs(out) do
-    local cells = {}
-    for i, cell in ipairs(row) do cells[i] = i < #row and cell .. (" "):rep(widths[i] - #cell) or cell end
-    print(table.concat(cells, "  "))
-  end
 end
 
 local function utc(t)

@@ -20,6 +20,7 @@
 -- The command line (options, usage texts, `jobs list`) is enigma.runner_cli.
 local enigma = require "enigma"
 local jobs = require "enigma.jobs"
+local service = require "enigma.service"
 
 local sched = enigma.sched
 local runner = {}
@@ -30,36 +31,8 @@ Runner.__index = Runner
 local MAX_BATCH = 1000      -- rows per claim or write statement
 local POOL_IDLE = 8         -- idle job connections kept
 
-local function first_line(s)
-  s = tostring(s or "")
-  return s:match("^[^\n]*")
-end
-
-local function log(fmt, ...)
-  io.stdout:write(jobs.utc(sched.now(), true), " ", fmt:format(...), "\n")
-  io.stdout:flush()
-end
-runner.log = log
-runner.first_line = first_line
-
---- Runs a statement; a failure raises { message, code } (a lost connection has code 08xxx).
-local function query(db, sql, ...)
-  local rows, msg, code = db:query(sql, ...)
-  if not rows then error({ message = msg, code = code }, 0) end
-  return rows
-end
-
-local function is_connection_error(err)
-  if type(err) == "table" then
-    return err.code == nil or tostring(err.code):sub(1, 2) == "08" or tostring(err.code) == "57P01"
-  end
-  return tostring(err):find("closed database connection", 1, true) ~= nil
-end
-
-local function message_of(err)
-  if type(err) == "table" then return tostring(err.message) end
-  return tostring(err)
-end
+local log, first_line, query = service.log, service.first_line, service.query
+local is_connection_error, message_of = service.is_connection_error, service.message_of
 
 -- --- a min-heap of { due, name, gen } -------------------------------------------------------
 

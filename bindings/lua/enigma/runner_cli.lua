@@ -4,9 +4,10 @@
 local enigma = require "enigma"
 local jobs = require "enigma.jobs"
 local runner = require "enigma.runner"
+local service = require "enigma.service"
 local agents = require "enigma.agents"
 
-local first_line = runner.first_line
+local first_line, usage_error = service.first_line, service.usage_error
 local cli = {}
 
 local SERVE_USAGE = [[
@@ -37,11 +38,6 @@ usage: enigma jobs list [--jobs DIR]
   list   each job's schedule, next run (UTC) and last run, from job_runs
   run    runs the job now, once, recorded in job_runs (trigger 'manual'); exits 0 if it succeeded
 ]]
-
-local function usage_error(command, fmt, ...)
-  io.stderr:write("enigma: ", fmt:format(...), "\nRun `enigma ", command, " --help` for usage.\n")
-  return 2
-end
 
 local NUMBER_OPTS = { lease = true, grace = true, lookahead = true, capacity = true, connections = true,
                       ["max-failures"] = true }
@@ -121,17 +117,7 @@ local function list_jobs(opts)
       out[#out + 1] = { name, "INVALID: " .. first_line(failed[name]), "-", "-", "-" }
     end
   end
-  local widths = {}
-  for _, row in ipairs(out) do
-    for i, cell in ipairs(row) do widths[i] = math.max(widths[i] or 0, #cell) end
-  end
-  for _, row in ipairs(out) do
-    local cells = {}
-    for i, cell in ipairs(row) do
-      cells[i] = i < #row and cell .. (" "):rep(widths[i] - #cell) or cell
-    end
-    print(table.concat(cells, "  "))
-  end
+  service.print_table(out)
   return next(failed) and 1 or 0
 end
 
