@@ -338,7 +338,8 @@ end }]]
     assert.truthy(activation(A(6)).last_error:find("memory limit", 1, true))
     -- the instruction budget, or on a slow (sanitized) build the clock, whichever comes first
     assert.truthy(activation(A(5)).last_error:find("limit exceeded", 1, true), activation(A(5)).last_error)
-    assert.are.equal(3, activation(A(5)).consecutive_failures)
+    -- at least 3: a tick claimed before the third failure was written still runs and counts
+    assert.truthy(activation(A(5)).consecutive_failures >= 3)
     local n = activation(A(8)).strategy_state.n
     assert.truthy(n >= start + 3, "strategy_bot stalled: " .. tostring(n))
     serve.wait_until("strategy_bot to go on ticking", 10, function() return activation(A(8)).strategy_state.n >= n + 3 end)
