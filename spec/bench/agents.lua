@@ -1,21 +1,15 @@
--- The plumbing of make bench's agents_ticks section (spec/bench/run.lua): bench activations of
--- a bench agent of their own in the bench database, child `enigma serve` processes ticking them
--- with a strategy directory holding only the bench strategy, and what the children used (ticks
--- recorded, CPU, RSS). The demo agents of the bench type are put in maintenance while the
--- section runs, so only the bench activations are claimed; guard() restores them and removes
--- every bench row and child whatever happens. Directories come from sched.tempdir (BENCH_KEEP=1
--- keeps them).
+-- The plumbing of make bench's agents_ticks section (spec/bench/run.lua): activations of a bench
+-- agent of their own in the bench database, child `enigma serve` processes ticking them with a
+-- strategy directory that holds only the bench strategy, and what those children did (ticks
+-- recorded by the runner, CPU, RSS). The demo agents of the bench type are put in maintenance
+-- while the section runs, so only the bench activations are claimed; guard() takes the children
+-- down, restores those agents and deletes the bench rows whatever happens. Directories come from
+-- sched.tempdir (BENCH_KEEP=1 keeps them: strategy files and runner logs).
 local S = require "spec.bench.sched"
 
 local M = {}
 
 M.TYPE = "strategy_bot"
-
---- The bench strategy: counts its ticks in ctx.state, so each tick also writes its state.
-function M.strategy(interval)
-  return ("return { interval = %g, tick = function(ctx) ctx.state.n = (ctx.state.n or 0) + 1 end }\n")
-    :format(interval)
-end
 
 local children = {}
 
@@ -28,11 +22,19 @@ local function sh(cmd)
   return (out:gsub("%s+$", ""))
 end
 
---- Creates n bench users, one bench agent of type M.TYPE (no user limit) and an active
---- activation of it for each user, due now; puts the other agents of that type in maintenance.
---- All or nothing: one transaction. Returns the bench: { db, agent, parked = ids of the agents
---- put in maintenance, n }.
-function M.setup(db, n)
+--- The bench strategy: counts its ticks in ctx.state, so every tick also writes its state back.
+local function strategy(interval)
+  return ("return { interval = %g, tick = function(ctx) ctx.state.n = (ctx.state.n or 0) + 1 end }\n")
+    :format(interval)
+end
+
+-- --- the bench rows ------------------------------------------------------------------------
+
+--- Creates n bench users, one bench agent of type M.TYPE without a user limit and an active
+--- activation of it per user, due now; puts the other agents of that type in maintenance. All
+--- or nothing (one transaction). Returns the bench: { db, n, agent, parked = agents put in
+--- maintenance }.
+local function setup(db, n)
   return db:transaction(function(tx)
     local bench = { db = db, n = n, parked = {} }
     bench.agent = tx:query([[
@@ -54,8 +56,7 @@ function M.setup(db, n)
   end)
 end
 
---- Removes the bench rows and takes the parked agents out of maintenance.
-function M.teardown(bench)
+local function teardown(bench)
   local db = bench.db
   assert(db:exec("delete from transactions where agent_id = $1", bench.agent))
   assert(db:exec("delete from users where id in (select user_id from user_agents where agent_id = $1)",
@@ -66,21 +67,21 @@ function M.teardown(bench)
   end
 end
 
---- Every bench activation due now again, all with the agent's user limit `limit` (nil: none).
-function M.reset(bench, limit)
+--- Every bench activation due now, and the bench agent's user limit set to `limit` (nil: none).
+local function reset(bench, limit)
   assert(bench.db:exec("update user_agents set next_tick_at = null where agent_id = $1", bench.agent))
   assert(bench.db:exec("update ai_agents set max_concurrent_users = $2 where id = $1", bench.agent, limit))
 end
 
 --- Ticks recorded so far for the bench activations, and how many of them failed.
-function M.executions(bench)
+local function executions(bench)
   local r = assert(bench.db:query([[
     select coalesce(sum(total_executions), 0)::int8 as n, coalesce(sum(failed_executions), 0)::int8 as failed
       from user_agents where agent_id = $1]], bench.agent))[1]
   return r.n, r.failed
 end
 
---- Whether each bench activation's state counted exactly the ticks recorded for it.
+--- Whether every bench activation's ctx.state.n equals its successful ticks recorded.
 function M.states_agree(bench)
   return assert(bench.db:query([[
     select count(*) as n from user_agents
@@ -88,29 +89,28 @@ function M.states_agree(bench)
     bench.agent))[1].n == 0
 end
 
---- Blocks until the bench activations have `target` ticks recorded or timeout seconds passed;
---- returns whether they got there.
-function M.wait_executions(bench, target, timeout)
-  local deadline = S.now() + timeout
-  while M.executions(bench) < target do
-    if S.now() > deadline then return false end
-    S.sleep(0.1)
-  end
-  return true
+--- The bench agent's total of ticks recorded: written in the same transaction as the
+--- activations' counters, and one row to read, so it can be polled often.
+local function agent_total(bench)
+  return assert(bench.db:query("select total_executions from ai_agents where id = $1", bench.agent))[1]
+    .total_executions
 end
 
---- Starts `enigma serve` on the bench database with jobs from jobs_dir (empty) and strategies
---- from agents_dir, logging to log; returns { pid, log }.
-function M.serve(build, url, jobs_dir, agents_dir, log, args)
+-- --- runners -------------------------------------------------------------------------------
+
+--- Starts `enigma serve` on the bench database (jobs from an empty directory, strategies from
+--- bench.agents_dir), logging to log; returns { pid, log }.
+local function serve(bench, log, args)
   local cmd = ("ENIGMA_DATABASE_URL=%s %s/enigma serve --jobs %s --agents %s %s >%s 2>&1 </dev/null & echo $!")
-    :format(quote(url), build, quote(jobs_dir), quote(agents_dir), table.concat(args or {}, " "), quote(log))
+    :format(quote(bench.url), bench.build, quote(bench.jobs_dir), quote(bench.agents_dir),
+            table.concat(args, " "), quote(log))
   local child = { pid = assert(math.tointeger(tonumber(sh(cmd)))), log = log }
   children[#children + 1] = child
   return child
 end
 
 --- Waits until the runner has logged its strategies loaded; returns the time it saw so.
-function M.wait_up(child, timeout)
+local function wait_up(child, timeout)
   local deadline = S.now() + timeout
   while S.now() < deadline do
     local text = S.read(child.log) or ""
@@ -122,13 +122,13 @@ function M.wait_up(child, timeout)
 end
 
 --- A field of /proc/<pid>/status in kB (VmRSS, VmHWM).
-function M.status_kb(child, field)
+local function status_kb(child, field)
   local text = assert(S.read(("/proc/%d/status"):format(child.pid)), "the runner is gone")
   return assert(tonumber(text:match(field .. ":%s*(%d+) kB")), "no " .. field)
 end
 
---- The server processes of the other connections to the bench database (the runner's).
-function M.backends(bench)
+--- The server processes of the other client connections to the bench database: the runner's.
+local function backends(bench)
   local list = {}
   for _, r in ipairs(assert(bench.db:query([[
       select pid from pg_stat_activity
@@ -138,8 +138,8 @@ function M.backends(bench)
   return list
 end
 
---- CPU seconds the processes have used so far (those gone count as 0).
-function M.cpu_of(list)
+--- CPU seconds the processes have used so far (one gone counts as 0).
+local function cpu_of(list)
   local sum = 0
   for _, p in ipairs(list) do
     if S.alive(p) then sum = sum + S.cpu_seconds(p) end
@@ -147,13 +147,88 @@ function M.cpu_of(list)
   return sum
 end
 
---- Runs fn(bench) on a bench of n activations; whatever happens, the children are gone, the
---- directories removed and the bench rows with them, afterwards.
-function M.guard(db, n, fn)
+-- --- the measurements ----------------------------------------------------------------------
+
+--- Polls the agent's total every 20 ms for secs seconds: the ticks recorded between the first
+--- and the last write seen (the runner writes a batch at a time), the seconds between them, and
+--- the CPU seconds the processes in `procs` used meanwhile, each list's summed.
+local function window(bench, secs, procs)
+  local stop, before = S.now() + secs, agent_total(bench)
+  local first, last
+  while S.now() < stop do
+    S.sleep(0.02)
+    local e = agent_total(bench)
+    if e ~= before then
+      local at = { e = e, t = S.now(), cpu = {} }
+      for i, list in ipairs(procs) do at.cpu[i] = cpu_of(list) end
+      if first then last = at else first = at end
+      before = e
+    end
+  end
+  assert(last, "the runner recorded fewer than two batches of ticks in " .. secs .. " s")
+  local cpu = {}
+  for i in ipairs(procs) do cpu[i] = last.cpu[i] - first.cpu[i] end
+  return last.e - first.e, last.t - first.t, cpu
+end
+
+--- Ticks with the strategy due all the time (interval 0.01 s): one runner per entry of `modes`
+--- ("sandbox" or "no sandbox"), each warm s of warm-up then about secs measured. Returns, per
+--- mode, { ticks, secs, cpu (runner), db (its database backends), rates = { per round } }, the
+--- ticks that failed, and whether every runner stopped cleanly.
+function M.ticks(bench, modes, warm, secs)
+  S.write(bench.strategy, strategy(0.01))
+  local out, clean, failed0 = {}, true, select(2, executions(bench))
+  for k, mode in ipairs(modes) do
+    local m = out[mode] or { ticks = 0, secs = 0, cpu = 0, db = 0, rates = {} }
+    out[mode] = m
+    local r = serve(bench, ("%s/ticks%d.log"):format(bench.base, k),
+      mode == "no sandbox" and { "--quiet", "--no-sandbox" } or { "--quiet" })
+    S.sleep_until(wait_up(r, 30) + warm)
+    local ticks, t, cpu = window(bench, secs, { { r }, backends(bench) })
+    clean = S.stop({ r }) and clean
+    m.ticks, m.secs, m.cpu, m.db = m.ticks + ticks, m.secs + t, m.cpu + cpu[1], m.db + cpu[2]
+    m.rates[#m.rates + 1] = ticks / t
+  end
+  return out, select(2, executions(bench)) - failed0, clean
+end
+
+--- The runner's memory once `count` activations (the first ones; nil: all) have ticked once
+--- with an interval of an hour and it has idled for max(idle, the time that took) + 2 s.
+--- Returns { kb = VmRSS, peak = VmHWM, took = seconds to tick them all, extra = ticks beyond
+--- one each }, and whether the runner stopped cleanly.
+function M.idle_rss(bench, count, idle, k)
+  S.write(bench.strategy, strategy(3600))
+  reset(bench, count)
+  local expect = count or bench.n
+  local e0 = agent_total(bench)
+  local r = serve(bench, ("%s/rss%d.log"):format(bench.base, k), { "--quiet" })
+  local up = wait_up(r, 30)
+  local deadline = up + 300
+  while agent_total(bench) < e0 + expect do
+    assert(S.now() < deadline, "the activations did not all tick within 300 s")
+    S.sleep(0.1)
+  end
+  local took = S.now() - up
+  S.sleep(math.max(idle or 0, took) + 2)
+  local m = { kb = status_kb(r, "VmRSS"), peak = status_kb(r, "VmHWM"), took = took,
+              extra = agent_total(bench) - e0 - expect }
+  local clean = S.stop({ r })
+  reset(bench, nil)
+  return m, clean
+end
+
+--- Runs fn(bench) on a bench of n activations, ticked by `build`/enigma serve on the database
+--- at url. Whatever happens, the children are gone, the directories removed and the bench rows
+--- with them, afterwards.
+function M.guard(db, build, url, n, fn)
   local bench
   local ok, err = xpcall(function()
-    bench = M.setup(db, n)
+    bench = setup(db, n)
     assert(db:exec("analyze users, user_agents, ai_agents"))
+    bench.build, bench.url, bench.base = build, url, S.tempdir()
+    bench.jobs_dir, bench.agents_dir = bench.base .. "/jobs", bench.base .. "/agents"
+    assert(os.execute("mkdir " .. quote(bench.jobs_dir) .. " " .. quote(bench.agents_dir)))
+    bench.strategy = bench.agents_dir .. "/" .. M.TYPE .. ".lua"
     fn(bench)
   end, debug.traceback)
   for _, c in ipairs(children) do
@@ -161,7 +236,7 @@ function M.guard(db, n, fn)
   end
   children = {}
   S.cleanup()
-  if bench then M.teardown(bench) end
+  if bench then teardown(bench) end
   if not ok then error(err, 0) end
 end
 

@@ -482,83 +482,45 @@ end
 -- 10,000 activations of one bench agent on one runner, with a trivial strategy that counts its
 -- ticks in ctx.state, every activation due all the time (interval 0.01 s): ticks recorded per
 -- second with the sandbox and with --no-sandbox, in rounds A B B A. Then, with an interval of an
--- hour, the runner's RSS once all 10,000 have ticked once, against the same runner ticking 10.
+-- hour, the runner's RSS once all 10,000 have ticked once and idle, against the same runner
+-- ticking 10 of them and half of them (spec/bench/agents.lua).
 if wanted("agents_ticks") then
   local A = require "spec.bench.agents"
   local n, small, warm, secs = 10000, 10, 3, 10
-  A.guard(db, n, function(bench)
-    local base = S.tempdir()
-    local jobs_dir, agents_dir = base .. "/jobs", base .. "/agents"
-    assert(os.execute("mkdir " .. quote(jobs_dir) .. " " .. quote(agents_dir)))
-    local strategy = agents_dir .. "/" .. A.TYPE .. ".lua"
-    S.write(strategy, A.strategy(0.01))
-    local modes = {}
-    for _, mode in ipairs({ "sandbox", "no sandbox" }) do
-      modes[mode] = { ticks = 0, secs = 0, cpu = 0, db = 0, rates = {} }
-    end
-    local clean, failed0 = true, select(2, A.executions(bench))
-    for k, mode in ipairs({ "sandbox", "no sandbox", "no sandbox", "sandbox" }) do
-      local m = modes[mode]
-      local r = A.serve(build, url, jobs_dir, agents_dir, ("%s/ticks%d.log"):format(base, k),
-        { "--quiet", mode == "no sandbox" and "--no-sandbox" or nil })
-      S.sleep_until(A.wait_up(r, 30) + warm)
-      local backends = A.backends(bench)
-      local e0, c0, d0, t0 = A.executions(bench), S.cpu_seconds(r), A.cpu_of(backends), S.now()
-      S.sleep(secs)
-      local e1, c1, d1, t1 = A.executions(bench), S.cpu_seconds(r), A.cpu_of(backends), S.now()
-      clean = S.stop({ r }) and clean
-      m.ticks, m.secs = m.ticks + (e1 - e0), m.secs + (t1 - t0)
-      m.cpu, m.db = m.cpu + (c1 - c0), m.db + (d1 - d0)
-      m.rates[#m.rates + 1] = (e1 - e0) / (t1 - t0)
-    end
-    local failed = select(2, A.executions(bench)) - failed0
+  A.guard(db, build, url, n, function(bench)
+    local m, failed, clean = A.ticks(bench, { "sandbox", "no sandbox", "no sandbox", "sandbox" }, warm, secs)
     local agree = A.states_agree(bench)
+    local full, ok1 = A.idle_rss(bench, nil, 0, 1)
+    local half, ok2 = A.idle_rss(bench, n // 2, full.took, 2)
+    local few, ok3 = A.idle_rss(bench, small, full.took, 3)
+    clean = clean and ok1 and ok2 and ok3
 
-    -- memory: all n ticked once and then idle, against `small` of them
-    S.write(strategy, A.strategy(3600))
-    local function rss(limit, expect, idle, k)
-      A.reset(bench, limit)
-      local e0 = A.executions(bench)
-      local r = A.serve(build, url, jobs_dir, agents_dir, ("%s/rss%d.log"):format(base, k), { "--quiet" })
-      local up = A.wait_up(r, 30)
-      assert(A.wait_executions(bench, e0 + expect, 300), "the activations did not all tick within 300 s")
-      local took = S.now() - up
-      S.sleep(math.max(idle or 0, took) + 2)
-      local m = { kb = A.status_kb(r, "VmRSS"), peak = A.status_kb(r, "VmHWM"), took = took,
-                  extra = A.executions(bench) - e0 - expect }
-      clean = S.stop({ r }) and clean
-      return m
-    end
-    local full = rss(nil, n, 0, 1)
-    local few = rss(small, small, full.took, 2)
-    A.reset(bench, nil)
-
-    local on, off = modes["sandbox"], modes["no sandbox"]
-    local tps_on, tps_off = on.ticks / on.secs, off.ticks / off.secs
-    local function ms_per_1000(secs_cpu, m) return secs_cpu / m.ticks * 1e6 end
+    local on, off = m["sandbox"], m["no sandbox"]
+    local function tps(x) return x.ticks / x.secs end
     print(string.format("agents_ticks  %d activations, trivial strategy (ctx.state.n = n + 1), one runner: "
       .. "sandbox %.0f ticks/s, no sandbox %.0f ticks/s, overhead %.2fx (target <= 1.3x)",
-      n, tps_on, tps_off, tps_off / tps_on))
+      n, tps(on), tps(off), tps(off) / tps(on)))
     for _, name in ipairs({ "sandbox", "no sandbox" }) do
-      local m = modes[name]
-      print(string.format("  %-10s  %6.0f ticks/s (rounds %s)   runner CPU %6.1f ms per 1000 ticks   "
-        .. "database backends %6.1f ms per 1000 ticks", name, m.ticks / m.secs,
-        table.concat((function()
-          local t = {}
-          for i, v in ipairs(m.rates) do t[i] = ("%.0f"):format(v) end
-          return t
-        end)(), ", "), ms_per_1000(m.cpu, m), ms_per_1000(m.db, m)))
+      local x = m[name]
+      local rounds = {}
+      for i, v in ipairs(x.rates) do rounds[i] = ("%.0f"):format(v) end
+      print(string.format("  %-10s  %5.0f ticks/s (rounds %s)   CPU per 1000 ticks: runner %5.1f ms, "
+        .. "its database backends %5.1f ms", name, tps(x), table.concat(rounds, ", "),
+        x.cpu / x.ticks * 1e6, x.db / x.ticks * 1e6))
     end
-    print(string.format("  interval 0.01 s (always due), %d s warm-up, 2 x %d s measured per mode (A B B A); "
-      .. "runner CPU sandbox/no sandbox %.2fx", warm, secs, (on.cpu / on.ticks) / (off.cpu / off.ticks)))
+    print(string.format("  interval 0.01 s (always due), %d s warm-up, ~%d s per round (first to last batch "
+      .. "recorded); runner CPU per tick sandbox / no sandbox %.2fx", warm, secs,
+      (on.cpu / on.ticks) / (off.cpu / off.ticks)))
     print(string.format("  ticks failed %d; every ctx.state.n equals its successful executions: %s%s", failed,
       agree and "yes" or "NO", clean and "" or "   [a runner did not stop cleanly]"))
-    print(string.format("  memory per idle activation  %.2f KB   (target < 64 KB; interval 1 h, sandbox: RSS %.1f MB "
-      .. "once %d ticked (in %.1f s), %.1f MB with %d; peak %.1f MB vs %.1f MB)",
-      (full.kb - few.kb) / (n - small), full.kb / 1024, n, full.took, few.kb / 1024, small,
-      full.peak / 1024, few.peak / 1024))
-    if full.extra ~= 0 or few.extra ~= 0 then
-      print(string.format("  [ticks beyond the first while measuring memory: %d and %d]", full.extra, few.extra))
+    print(string.format("  memory per idle activation  %.2f KB   (target < 64 KB; (RSS with %d - RSS with %d) / %d)",
+      (full.kb - few.kb) / (n - small), n, small, n - small))
+    print(string.format("    interval 1 h, sandbox: RSS %.1f MB once %d ticked (in %.1f s), %.1f MB with %d, "
+      .. "%.1f MB with %d; %.2f KB per activation from %d to %d", full.kb / 1024, n, full.took, half.kb / 1024,
+      n // 2, few.kb / 1024, small, (full.kb - half.kb) / (n - n // 2), n // 2, n))
+    if full.extra ~= 0 or half.extra ~= 0 or few.extra ~= 0 then
+      print(string.format("    [ticks beyond one per activation while measuring memory: %d, %d, %d]",
+        full.extra, half.extra, few.extra))
     end
     print()
   end)
