@@ -80,19 +80,31 @@ local TICK_COLUMNS = [[
     'max_drawdown', p.max_drawdown::float8, 'risk_score', p.risk_score::float8,
     'overall_apr', p.overall_apr::float8, 'volatility_score', p.volatility_score::float8) end as portfolio]]
 
+-- The activations past their agent's max_concurrent_users (by activation time) are left out;
+-- only agents with more active activations than that pay for ranking them. The due ones are
+-- taken in next_tick_at order from idx_user_agents_next_tick, stopping at the batch size.
 local CLAIM_SQL = [[
-with ranked as (
-  select ua.id, row_number() over (partition by ua.agent_id order by ua.activated_at, ua.id) as rank
-    from user_agents ua where ua.status = 'active'),
+with over as (
+  select a.id, a.max_concurrent_users as cap
+    from ai_agents a
+   where a.agent_type = any($1::text[]) and a.max_concurrent_users is not null
+     and (select count(*) from user_agents u where u.agent_id = a.id and u.status = 'active')
+         > a.max_concurrent_users),
+excess as (
+  select r.id from (
+    select ua.id, o.cap,
+           row_number() over (partition by ua.agent_id order by ua.activated_at, ua.id) as rank
+      from user_agents ua join over o on o.id = ua.agent_id
+     where ua.status = 'active') r
+   where r.rank > r.cap),
 due as (
   select ua.id, coalesce(ua.next_tick_at, now()) as due_at, s.every
     from user_agents ua
     join ai_agents a on a.id = ua.agent_id
     join unnest($1::text[], $2::float8[]) as s(agent_type, every) on s.agent_type = a.agent_type
-    join ranked r on r.id = ua.id
    where ua.status = 'active' and a.active and not a.maintenance_mode
-     and r.rank <= coalesce(a.max_concurrent_users, 2147483647)
      and (ua.next_tick_at is null or ua.next_tick_at <= now() + make_interval(secs => $3))
+     and not exists (select 1 from excess e where e.id = ua.id)
    order by ua.next_tick_at nulls first
    limit $4
    for update of ua skip locked)
