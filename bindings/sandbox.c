@@ -14,7 +14,7 @@
  * run:resume(), whose next call's arguments become their results.
  *
  * Limits are enforced where untrusted code cannot reach them:
- *  - the hook counts instructions and checks the clock every HOOK_EVERY
+ *  - the hook counts instructions and checks the clock every 1000
  *    instructions; once a run is killed it re-arms itself to fire on every
  *    instruction, so a pcall that catches the error cannot keep running;
  *  - the allocator refuses growth past the run's or the box's ceiling, and
@@ -27,43 +27,19 @@
  * host, so an error on one side never unwinds through the other.
  */
 #include "bindings/binding.h"
-#include "bindings/sandbox_match.h"
+#include "bindings/sandbox_private.h"
 
-#include <lualib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define BOX_MT "enigma.sandbox.box"
 #define RUN_MT "enigma.sandbox.run"
-#define HOOK_EVERY 1000
-#define COPY_DEPTH 32
-#define SHIFT_MAX (1 << 22)            /* elements table.move/insert/remove may shift */
 
-typedef struct run run;
+typedef enigma_sandbox_box box;
+typedef enigma_sandbox_run run;
 
-typedef struct box {
-    lua_State *L;                      /* NULL once closed */
-    size_t used, cap;                  /* bytes held by L, and their ceiling */
-    run *running;                      /* the run executing now, or NULL */
-} box;
-
-struct run {
-    box *b;
-    lua_State *T;                      /* its thread in b->L; NULL when finished */
-    int ref;                           /* anchors {T, args...} in b->L's registry */
-    int started;
-    long long budget;                  /* instructions left */
-    double deadline;                   /* monotonic seconds */
-    long long grown, grow_cap;         /* net bytes allocated while running */
-    const char *killed;                /* the limit that stopped it, or NULL */
-    double time_limit;
-    long long instructions, memory;
-};
-
-static const char request_token = 'r';   /* first value of every request */
 static const char module_key = 'm';      /* registry: the loaded module */
-static const char op_key = 'o';          /* host registry: op marker metatable */
 
 static double monotonic(void)
 {
@@ -71,14 +47,6 @@ static double monotonic(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static box *box_of(lua_State *L)
-{
-    void *ud;
-
-    lua_getallocf(L, &ud);
-    return ud;
 }
 
 /* ---- limits ----------------------------------------------------------- */
@@ -98,10 +66,9 @@ static int raise_killed(lua_State *L, run *r)
     return luaL_error(L, "instruction limit exceeded (%lld instructions)", r->instructions);
 }
 
-/* Charges `n` steps of work to the running run; raises once it is over. */
-static void charge(lua_State *L, void *ud, unsigned long n)
+void enigma_sandbox_charge(lua_State *L, void *ud, unsigned long n)
 {
-    run *r = box_of(L)->running;
+    run *r = enigma_sandbox_box_of(L)->running;
 
     (void)ud;
     if (r == NULL)
@@ -115,9 +82,9 @@ static void charge(lua_State *L, void *ud, unsigned long n)
         raise_killed(L, r);
 }
 
-static void hook(lua_State *L, lua_Debug *ar)
+void enigma_sandbox_hook(lua_State *L, lua_Debug *ar)
 {
-    run *r = box_of(L)->running;
+    run *r = enigma_sandbox_box_of(L)->running;
 
     (void)ar;
     if (r == NULL)
@@ -125,12 +92,12 @@ static void hook(lua_State *L, lua_Debug *ar)
     if (r->killed == NULL) {
         int count = lua_gethookcount(L);
 
-        if (count != HOOK_EVERY)       /* a thread left re-armed by a killed run */
-            lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
-        charge(L, NULL, (unsigned long)count);
+        if (count != ENIGMA_SANDBOX_HOOK_EVERY)   /* a thread left re-armed by a killed run */
+            lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT, ENIGMA_SANDBOX_HOOK_EVERY);
+        enigma_sandbox_charge(L, NULL, (unsigned long)count);
         return;
     }
-    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT, 1);
     raise_killed(L, r);
 }
 
@@ -171,119 +138,6 @@ static void *box_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return fresh;
 }
 
-/* ---- the box's library ------------------------------------------------ */
-
-static int safe_setmetatable(lua_State *L)
-{
-    if (lua_type(L, 2) == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
-        return luaL_error(L, "setmetatable: __gc metamethods are not allowed in the sandbox");
-    lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 2, 1);
-    return 1;
-}
-
-/* load, text chunks only; the environment defaults to the box's globals. */
-static int safe_load(lua_State *L)
-{
-    int nargs = lua_gettop(L);
-
-    if (nargs >= 3 && !lua_isnil(L, 3)) {
-        const char *mode = luaL_checkstring(L, 3);
-
-        if (strcmp(mode, "t") != 0)
-            return luaL_error(L, "load: only text chunks (mode \"t\") are allowed in the sandbox");
-    }
-    lua_settop(L, nargs < 4 ? 4 : nargs);
-    lua_pushliteral(L, "t");
-    lua_replace(L, 3);
-    if (nargs < 4)
-        lua_remove(L, 4);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
-/* table.move/insert/remove with the number of elements they shift bounded
- * and charged: with a __len that lies, a raw loop in C could run for hours. */
-static int shifting(lua_State *L)
-{
-    const char *name = lua_tostring(L, lua_upvalueindex(2));
-    lua_Integer n;
-
-    if (name[0] == 'm') {              /* move(a1, f, e, t [,a2]) */
-        lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
-
-        n = e >= f ? e - f : 0;
-    } else {                           /* insert(t, [pos,] v), remove(t [,pos]) */
-        lua_Integer len = luaL_len(L, 1);
-        lua_Integer pos = lua_gettop(L) >= (name[0] == 'i' ? 3 : 2)
-                              ? luaL_checkinteger(L, 2) : len;
-
-        n = len >= pos ? len - pos : 0;
-    }
-    if (n > SHIFT_MAX)
-        return luaL_error(L, "table.%s: %I elements is more than the sandbox shifts (%d)",
-                          name, (LUAI_UACINT)n, SHIFT_MAX);
-    charge(L, NULL, (unsigned long)n);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
-static void wrap(lua_State *L, int lib, const char *name, lua_CFunction fn)
-{
-    lib = lua_absindex(L, lib);
-    lua_getfield(L, lib, name);
-    lua_pushstring(L, name);
-    lua_pushcclosure(L, fn, 2);
-    lua_setfield(L, lib, name);
-}
-
-static const char *const forbidden[] = {
-    "dofile", "loadfile", "collectgarbage", "print", "require", NULL
-};
-
-static int open_box(lua_State *L)
-{
-    const char *const *name;
-
-    luaL_requiref(L, "_G", luaopen_base, 1);
-    for (name = forbidden; *name != NULL; name++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, *name);
-    }
-    wrap(L, -1, "setmetatable", safe_setmetatable);
-    wrap(L, -1, "load", safe_load);
-    lua_pop(L, 1);
-
-    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-    lua_pushnil(L);
-    lua_setfield(L, -2, "dump");
-    enigma_sandbox_patterns(L, -1, charge, NULL);
-    lua_pop(L, 1);
-    lua_pushliteral(L, "");            /* getmetatable("") gives false */
-    lua_getmetatable(L, -1);
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 2);
-
-    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
-    wrap(L, -1, "move", shifting);
-    wrap(L, -1, "insert", shifting);
-    wrap(L, -1, "remove", shifting);
-    lua_pop(L, 1);
-    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-    luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
-    luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
-    lua_pop(L, 3);
-    lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);   /* inherited by every thread */
-    return 0;
-}
-
 /* Calls fn(ud) in protected mode in the box. On failure leaves the error
  * message (a string) in *msg, valid until the next call into the box. */
 static int protect(box *b, lua_CFunction fn, void *ud, const char **msg)
@@ -302,193 +156,6 @@ static int protect(box *b, lua_CFunction fn, void *ud, const char **msg)
         lua_pop(b->L, 1);              /* a string lives on in the state's cache */
     }
     return status;
-}
-
-/* ---- copying ------------------------------------------------------------ */
-
-/* Pushes a request function for op `name` (the string at H's top-1 slot). */
-static int request(lua_State *L)
-{
-    run *r = box_of(L)->running;
-    int n = lua_gettop(L);
-
-    if (r == NULL || L != r->T)
-        return luaL_error(L, "ctx.%s: ctx functions can only be called by the strategy "
-                          "function itself, not from a coroutine it created",
-                          lua_tostring(L, lua_upvalueindex(1)));
-    luaL_checkstack(L, 2, NULL);
-    lua_pushlightuserdata(L, (void *)&request_token);
-    lua_insert(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 2);
-    return lua_yield(L, n + 2);
-}
-
-static int is_op(lua_State *H, int idx)
-{
-    int yes;
-
-    if (!lua_checkstack(H, 2) || !lua_getmetatable(H, idx))
-        return 0;
-    lua_rawgetp(H, LUA_REGISTRYINDEX, &op_key);
-    yes = lua_rawequal(H, -1, -2);
-    lua_pop(H, 2);
-    return yes;
-}
-
-/* Pushes onto box state B a copy of host value H[idx]. Reads H without
- * allocating in it (so without raising there); raises in B. */
-static void copy_in(lua_State *B, lua_State *H, int idx, int depth)
-{
-    size_t len;
-    const char *s;
-
-    luaL_checkstack(B, 3, NULL);
-    switch (lua_type(H, idx)) {
-    case LUA_TNIL:
-        lua_pushnil(B);
-        break;
-    case LUA_TBOOLEAN:
-        lua_pushboolean(B, lua_toboolean(H, idx));
-        break;
-    case LUA_TNUMBER:
-        if (lua_isinteger(H, idx))
-            lua_pushinteger(B, lua_tointeger(H, idx));
-        else
-            lua_pushnumber(B, lua_tonumber(H, idx));
-        break;
-    case LUA_TSTRING:
-        s = lua_tolstring(H, idx, &len);
-        lua_pushlstring(B, s, len);
-        break;
-    case LUA_TTABLE:
-        if (is_op(H, idx)) {
-            lua_rawgeti(H, idx, 1);
-            s = lua_tolstring(H, -1, &len);
-            lua_pushlstring(B, s != NULL ? s : "?", s != NULL ? len : 1);
-            lua_pop(H, 1);
-            lua_pushcclosure(B, request, 1);
-            break;
-        }
-        if (depth >= COPY_DEPTH)
-            luaL_error(B, "value nested too deeply (or cyclic) to pass into the sandbox");
-        if (!lua_checkstack(H, 3))
-            luaL_error(B, "out of memory");
-        idx = lua_absindex(H, idx);
-        lua_newtable(B);
-        lua_pushnil(H);
-        while (lua_next(H, idx)) {
-            copy_in(B, H, -2, depth + 1);
-            copy_in(B, H, -1, depth + 1);
-            lua_rawset(B, -3);
-            lua_pop(H, 1);
-        }
-        break;
-    default:
-        luaL_error(B, "cannot pass a %s into the sandbox", lua_typename(H, lua_type(H, idx)));
-    }
-}
-
-typedef struct copy {
-    lua_State *from, *to;
-    int first, n;                      /* slots of `from` to copy */
-    int functions;                     /* copy out: a function becomes "function" */
-} copy;
-
-static int copy_in_p(lua_State *B)
-{
-    copy *c = lua_touserdata(B, 1);
-    int i;
-
-    lua_pop(B, 1);
-    for (i = 0; i < c->n; i++)
-        copy_in(B, c->from, c->first + i, 0);
-    lua_xmove(B, c->to, c->n);         /* the caller made room */
-    return 0;
-}
-
-/* Pushes onto host H a copy of box value B[idx]; raises in H. B is only
- * read; its stack grows by at most two slots per level, restored on return. */
-static void copy_out(lua_State *H, lua_State *B, int idx, int depth, int functions)
-{
-    size_t len;
-    const char *s;
-
-    luaL_checkstack(H, 3, NULL);
-    switch (lua_type(B, idx)) {
-    case LUA_TNIL:
-        lua_pushnil(H);
-        break;
-    case LUA_TBOOLEAN:
-        lua_pushboolean(H, lua_toboolean(B, idx));
-        break;
-    case LUA_TNUMBER:
-        if (lua_isinteger(B, idx))
-            lua_pushinteger(H, lua_tointeger(B, idx));
-        else
-            lua_pushnumber(H, lua_tonumber(B, idx));
-        break;
-    case LUA_TSTRING:
-        s = lua_tolstring(B, idx, &len);
-        lua_pushlstring(H, s, len);
-        break;
-    case LUA_TFUNCTION:
-        if (functions) {
-            lua_pushliteral(H, "function");
-            break;
-        }
-        luaL_error(H, "a function cannot leave the sandbox");
-        break;
-    case LUA_TTABLE:
-        if (depth >= COPY_DEPTH)
-            luaL_error(H, "a table nested too deeply (or cyclic) cannot leave the sandbox");
-        if (!lua_checkstack(B, 3))
-            luaL_error(H, "sandbox out of memory");
-        idx = lua_absindex(B, idx);
-        lua_newtable(H);
-        lua_pushnil(B);
-        while (lua_next(B, idx)) {
-            int kt = lua_type(B, -2);
-
-            if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN)
-                luaL_error(H, "a table keyed by a %s cannot leave the sandbox",
-                           lua_typename(B, kt));
-            copy_out(H, B, -2, depth + 1, 0);
-            copy_out(H, B, -1, depth + 1, functions);
-            lua_rawset(H, -3);
-            lua_pop(B, 1);
-        }
-        break;
-    default:
-        luaL_error(H, "a %s cannot leave the sandbox", lua_typename(B, lua_type(B, idx)));
-    }
-}
-
-static int copy_out_p(lua_State *H)
-{
-    copy *c = lua_touserdata(H, 1);
-    int i;
-
-    lua_pop(H, 1);
-    for (i = 0; i < c->n; i++)
-        copy_out(H, c->from, c->first + i, 0, c->functions);
-    return c->n;
-}
-
-/* Copies B[first .. first+n-1] onto H. 0, or -1 with the message on H. */
-static int copy_to_host(lua_State *H, lua_State *B, int first, int n, int functions)
-{
-    copy c = {B, H, lua_absindex(B, first), n, functions};
-    int top = lua_gettop(B);
-
-    luaL_checkstack(H, 2, NULL);
-    lua_pushcfunction(H, copy_out_p);
-    lua_pushlightuserdata(H, &c);
-    if (lua_pcall(H, 1, n, 0) != LUA_OK) {
-        lua_settop(B, top);
-        return -1;
-    }
-    return 0;
 }
 
 /* ---- boxes -------------------------------------------------------------- */
@@ -534,7 +201,7 @@ static int box_new(lua_State *H)
     b->L = lua_newstate(box_alloc, b);
     if (b->L == NULL)
         return luaL_error(H, "sandbox: not enough memory for a new state");
-    if (protect(b, open_box, NULL, &msg) != LUA_OK) {
+    if (protect(b, enigma_sandbox_open, NULL, &msg) != LUA_OK) {
         lua_close(b->L);
         b->L = NULL;
         return luaL_error(H, "sandbox: %s", msg);
@@ -613,7 +280,7 @@ static int start_p(lua_State *B)
         lua_pop(B, 1);
     }
     for (i = 0; i < s->n; i++) {
-        copy_in(B, s->H, s->first + i, 0);
+        enigma_sandbox_copy_in(B, s->H, s->first + i, 0);
         lua_pushvalue(B, -1);
         lua_rawseti(B, 1, i + 2);
     }
@@ -758,10 +425,10 @@ static int run_resume(lua_State *H)
         r->deadline = monotonic() + r->time_limit;
         n = lua_gettop(T) - 1;
     } else if (n > 0) {
-        copy c = {H, T, 2, n, 0};
+        enigma_sandbox_copy c = {H, T, 2, n, 0};
         const char *msg;
 
-        if (!lua_checkstack(T, n) || protect(b, copy_in_p, &c, &msg) != LUA_OK)
+        if (!lua_checkstack(T, n) || protect(b, enigma_sandbox_copy_in_p, &c, &msg) != LUA_OK)
             return push_failure(H, r, "the sandbox has no memory left for the results",
                                 "memory limit");
     }
@@ -769,12 +436,12 @@ static int run_resume(lua_State *H)
     status = lua_resume(T, NULL, n, &nres);
     b->running = NULL;
     if (status == LUA_YIELD) {
-        if (nres < 2 || lua_touserdata(T, -nres) != &request_token) {
+        if (nres < 2 || lua_touserdata(T, -nres) != &enigma_sandbox_request_token) {
             lua_pop(T, nres);
             return push_failure(H, r, "the strategy yielded outside a ctx call", "error");
         }
         lua_pushliteral(H, "request");
-        if (copy_to_host(H, T, -nres + 1, nres - 1, 0) < 0) {
+        if (enigma_sandbox_copy_to_host(H, T, -nres + 1, nres - 1, 0) < 0) {
             snprintf(buf, sizeof buf, "ctx.%s: %s", lua_tostring(T, -nres + 1),
                      lua_tostring(H, -1));
             lua_pop(T, nres);
@@ -785,7 +452,7 @@ static int run_resume(lua_State *H)
     }
     if (status == LUA_OK) {
         lua_pushliteral(H, "done");
-        if (copy_to_host(H, T, -nres, nres, 0) < 0) {
+        if (enigma_sandbox_copy_to_host(H, T, -nres, nres, 0) < 0) {
             snprintf(buf, sizeof buf, "result: %s", lua_tostring(H, -1));
             return push_failure(H, r, buf, "error");
         }
@@ -829,7 +496,7 @@ static int run_arg(lua_State *H)
     while (lua_next(B, -2)) {
         if (lua_type(B, -2) == LUA_TSTRING && (s = lua_tolstring(B, -2, &len)) != NULL &&
             len == klen && memcmp(s, key, len) == 0) {
-            if (copy_to_host(H, B, -1, 1, 0) < 0) {
+            if (enigma_sandbox_copy_to_host(H, B, -1, 1, 0) < 0) {
                 lua_settop(B, top);
                 return lua_error(H);
             }
@@ -911,7 +578,7 @@ static int box_load(lua_State *H)
     if (nres < 1 || !lua_istable(r->T, -nres))
         return push_failure(H, r, "the script must return a table", "error");
     lua_settop(r->T, lua_gettop(r->T) - nres + 1);   /* the first result only */
-    if (copy_to_host(H, r->T, -1, 1, 1) < 0) {
+    if (enigma_sandbox_copy_to_host(H, r->T, -1, 1, 1) < 0) {
         snprintf(buf, sizeof buf, "module: %s", lua_tostring(H, -1));
         return push_failure(H, r, buf, "error");
     }
@@ -922,18 +589,6 @@ static int box_load(lua_State *H)
             return push_failure(H, r, msg, "memory limit");
     }
     release(r);
-    return 1;
-}
-
-/* sandbox.op(name) -> a value that arrives in the box as ctx function `name`. */
-static int op_new(lua_State *H)
-{
-    luaL_checkstring(H, 1);
-    lua_createtable(H, 1, 0);
-    lua_pushvalue(H, 1);
-    lua_rawseti(H, -2, 1);
-    lua_rawgetp(H, LUA_REGISTRYINDEX, &op_key);
-    lua_setmetatable(H, -2);
     return 1;
 }
 
@@ -957,7 +612,7 @@ static const luaL_Reg run_methods[] = {
 
 static const luaL_Reg funcs[] = {
     {"new", box_new},
-    {"op", op_new},
+    {"op", enigma_sandbox_op_new},
     {NULL, NULL}
 };
 
@@ -976,10 +631,7 @@ int luaopen_enigma_sandbox(lua_State *H)
 {
     metatable(H, BOX_MT, box_methods, box_close);
     metatable(H, RUN_MT, run_methods, run_close);
-    lua_createtable(H, 0, 1);
-    lua_pushliteral(H, "enigma.sandbox.op");
-    lua_setfield(H, -2, "__name");
-    lua_rawsetp(H, LUA_REGISTRYINDEX, &op_key);
+    enigma_sandbox_op_register(H);
     luaL_newlib(H, funcs);
     return 1;
 }
