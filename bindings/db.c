@@ -11,6 +11,7 @@
  *   db:copy(sql, function(put) put(a, b, ...) end) --> rows stored
  *   db:run_script(sql)   --> true: several statements, no parameters
  *   db:in_transaction()  --> whether a transaction is open on the connection
+ *   db:transaction_status() --> "idle", "active", "intrans", "inerror" or "unknown"
  *   db:listen(channel, fn) --> true: fn(channel, payload, pid) for each NOTIFY
  *   db:unlisten(channel) --> true
  *   db:wait([seconds])   --> how many notifications were handed to their fn
@@ -639,6 +640,18 @@ static int conn_in_transaction(lua_State *L)
     return 1;
 }
 
+/* db:transaction_status() -> "idle", "active" (a command runs), "intrans", "inerror" (a
+ * failed statement: only ROLLBACK works) or "unknown" (the connection is bad). */
+static int conn_transaction_status(lua_State *L)
+{
+    static const char *const names[] = {"idle", "active", "intrans", "inerror", "unknown"};
+    enigma_luadb_conn *c = enigma_luadb_check_conn(L, 1);
+    PGTransactionStatusType st = PQtransactionStatus(enigma_db_pgconn(c->db));
+
+    lua_pushstring(L, names[(unsigned)st <= PQTRANS_UNKNOWN ? st : PQTRANS_UNKNOWN]);
+    return 1;
+}
+
 static int db_connect(lua_State *L)
 {
     const char *url = luaL_optstring(L, 1, NULL);
@@ -676,6 +689,7 @@ static const luaL_Reg conn_methods[] = {
     {"copy", conn_copy},
     {"run_script", conn_run_script},
     {"in_transaction", conn_in_transaction},
+    {"transaction_status", conn_transaction_status},
     {"listen", enigma_luadb_listen},
     {"unlisten", enigma_luadb_unlisten},
     {"wait", enigma_luadb_wait},
