@@ -8,7 +8,7 @@ packages="
   liblua5.4-dev lua5.4 lua-cjson lua-busted
   libpq-dev postgresql-15 postgresql-client-15
   libsodium-dev libsecp256k1-dev nettle-dev libgmp-dev libuv1-dev libreadline-dev
-  libjansson-dev tzdata
+  libjansson-dev tzdata tmux
 "
 # Extra packages some targets need (make fuzz: clang and libFuzzer).
 packages="$packages ${ENIGMA_EXTRA_PACKAGES:-}"

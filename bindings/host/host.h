@@ -17,6 +17,7 @@ int enigma_cmd_cron(int argc, char **argv);
 int enigma_cmd_serve(int argc, char **argv);
 int enigma_cmd_jobs(int argc, char **argv);
 int enigma_cmd_agents(int argc, char **argv);
+int enigma_cmd_repl(int argc, char **argv);
 
 /* Calls require(module).main(command, {argv...}) in a new state and returns
  * its result as the exit status (1 when it raised: the error is printed). */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bindings/host/host.h"
 
@@ -23,6 +24,7 @@ static const char usage_text[] =
     "  serve [--jobs DIR] ...   run the jobs and agent strategies on their schedules\n"
     "  jobs list|run NAME       show the jobs and their last runs, or run one now\n"
     "  agents list|tick ID      show strategies and activations, or tick one now\n"
+    "  repl                     an interactive Lua/SQL session (also bare `enigma` on a terminal)\n"
     "\n"
     "The database is $ENIGMA_DATABASE_URL, else $DATABASE_URL, else libpq's PG*\n"
     "variables, else a private cluster under $ENIGMA_HOME (default ./.enigma)\n"
@@ -41,6 +43,7 @@ static const struct command {
     {"serve", enigma_cmd_serve},
     {"jobs", enigma_cmd_jobs},
     {"agents", enigma_cmd_agents},
+    {"repl", enigma_cmd_repl},
 };
 
 int enigma_host_is_help(const char *arg)
@@ -67,6 +70,8 @@ int main(int argc, char **argv)
 {
     size_t i;
 
+    if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        return enigma_cmd_repl(0, argv + 1);   /* bare `enigma` on a terminal */
     if (argc < 2)
         return enigma_host_usage_error(NULL, "a command is required");
     if (enigma_host_is_help(argv[1])) {

@@ -322,6 +322,74 @@ function Repl:feed(line)
   return status
 end
 
+-- --- completion ----------------------------------------------------------------------------
+
+local SQL_WORDS = {
+  "select", "from", "where", "group", "by", "order", "having", "limit", "offset", "join", "left",
+  "right", "inner", "outer", "on", "and", "or", "not", "null", "is", "in", "exists", "between",
+  "like", "ilike", "as", "distinct", "insert", "into", "values", "update", "set", "delete",
+  "returning", "with", "union", "all", "case", "when", "then", "else", "end", "begin", "commit",
+  "rollback", "explain", "analyze", "count", "sum", "avg", "min", "max", "now", "interval",
+}
+
+-- Table, view and column names, read once per session.
+function Repl:sql_names()
+  if self.names then return self.names end
+  local names = {}
+  local rows = self.db and self.db:query([[
+    select distinct c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition
+    union
+    select distinct a.attname from pg_attribute a join pg_class c on c.oid = a.attrelid
+      join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm') and a.attnum > 0
+       and not a.attisdropped]])
+  for _, r in ipairs(rows or {}) do names[#names + 1] = r.name end
+  self.names = names
+  return names
+end
+
+--- Candidates for completing `word` (the text before the cursor's word boundary), without
+--- running code: Lua globals and fields (read raw, no metamethod runs) in Lua mode, SQL
+--- keywords and table and column names in SQL mode. A sorted list of whole words.
+function Repl:complete(word)
+  local found, seen = {}, {}
+  local function add(candidate)
+    if not seen[candidate] then seen[candidate] = true found[#found + 1] = candidate end
+  end
+  if self.mode == "sql" then
+    local lower = word:lower()
+    for _, w in ipairs(SQL_WORDS) do if w:sub(1, #lower) == lower then add(w) end end
+    for _, w in ipairs(self:sql_names()) do if w:sub(1, #lower) == lower then add(w) end end
+  else
+    local path, sep, last = word:match("^(.-)([%.:]?)([%w_]*)$")
+    local t = self.env
+    if sep ~= "" then
+      for part in path:gmatch("[^%.:]+") do
+        t = type(t) == "table" and rawget(t, part) or nil
+        if t == nil and path == part then t = rawget(_G, part) end
+      end
+    end
+    local function scan(tbl)
+      if type(tbl) ~= "table" then return end
+      for k in next, tbl do
+        if type(k) == "string" and k:match("^[%a_][%w_]*$") and k:sub(1, #last) == last then
+          add(path .. sep .. k)
+        end
+      end
+    end
+    if type(t) == "userdata" or (type(t) == "table" and sep == ":") then
+      local mt = getmetatable(t)
+      scan(type(mt) == "table" and rawget(mt, "__index") or nil)
+    else
+      scan(t)
+      if sep == "" then scan(_G) end
+    end
+  end
+  table.sort(found)
+  return found
+end
+
 --- Drops the lines typed so far (Ctrl-C at the prompt).
 function Repl:reset()
   self.lines = {}
