@@ -47,9 +47,14 @@ local function line(text)
   key("Enter")
 end
 
-local function start()
-  tmux(("new-session -d -s %s -x 150 -y 45 %s"):format(SESSION, shell.quote(
-    ("ENIGMA_HOME=%s PAGER=cat %s repl"):format(shell.quote(HOME), BIN))))
+local function start(pager)
+  local cmd = ("new-session -d -s %s -x 150 -y 45 %s"):format(SESSION, shell.quote(
+    ("ENIGMA_HOME=%s PAGER=%s %s repl"):format(shell.quote(HOME), shell.quote(pager or "cat"), BIN)))
+  -- the tmux server of a session just killed may still be exiting: try again a moment later
+  for _ = 1, 20 do
+    if (shell.run("tmux " .. cmd)) == 0 then break end
+    os.execute("sleep 0.1")
+  end
   wait_for("enigma>")
 end
 
@@ -129,6 +134,18 @@ describe("enigma repl in a terminal", function()
     type_text("select count(*) from user_ag")
     key("Tab")
     wait_for("from user_agents")
+  end)
+
+  it("pages output taller than the screen through $PAGER, and only that", function()
+    stop()
+    start("sed s/^/paged:/")
+    line("\\sql")
+    line("select 'short' as s;")
+    local s = wait_for(" short")
+    assert.is_nil(s:find("paged:", 1, true), s)
+    line("select generate_series(1, 100) as n;")
+    s = wait_for("paged:(100 rows)")
+    assert.truthy(s:find("paged: 100\n", 1, true), s)
   end)
 
   it("keeps history across sessions, and Ctrl-D quits", function()

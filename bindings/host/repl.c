@@ -2,7 +2,8 @@
  * enigma repl: the terminal around enigma.repl (bindings/lua/enigma/repl.lua).
  *
  * readline reads lines (history in $ENIGMA_HOME/history, completion from
- * repl:complete); each line goes to repl:feed. Ctrl-D quits. Ctrl-C never
+ * repl:complete); each line goes to repl:feed, and its output to the terminal,
+ * or through $PAGER when it is taller or wider than the screen. Ctrl-D quits. Ctrl-C never
  * quits: at the prompt it drops the line being typed; while a line runs it
  * sends PQcancel to the server (a running query fails with "canceling
  * statement due to user request") and stops Lua code with a hook, as lua.c does.
@@ -137,7 +138,28 @@ static const char session_lua[] =
     "if not db then io.stderr:write('enigma: no database (', tostring(err), '); Lua only\\n') end\n"
     "if db then io.write('enigma ', enigma.version, ' on ', db:query('select current_database() as d')[1].d,"
     " '. \\\\? for help, \\\\sql for SQL, Ctrl-D to quit.\\n') end\n"
-    "return require('enigma.repl').new{ db = db }\n";
+    "local out = {}\n"
+    "local r = require('enigma.repl').new{ db = db, write = function(s) out[#out + 1] = s end }\n"
+    "-- After each line: its output on the terminal, or through $PAGER (less -FRXS) when it is\n"
+    "-- taller or wider than the screen, as psql does. PAGER='' turns paging off.\n"
+    "function r.flush(_, rows, cols)\n"
+    "  local text = table.concat(out)\n"
+    "  out = {}\n"
+    "  if text == '' then return end\n"
+    "  local lines, wide = 0, false\n"
+    "  for l in text:gmatch('([^\\n]*)\\n') do\n"
+    "    lines = lines + 1\n"
+    "    if (utf8.len(l) or #l) > cols then wide = true end\n"
+    "  end\n"
+    "  local pager = os.getenv('PAGER') or 'less -FRXS'\n"
+    "  if rows > 0 and (lines >= rows - 1 or wide) and pager ~= '' then\n"
+    "    local p = io.popen(pager, 'w')\n"
+    "    if p then p:write(text) p:close() return end\n"
+    "  end\n"
+    "  io.write(text)\n"
+    "  io.flush()\n"
+    "end\n"
+    "return r\n";
 
 int enigma_cmd_repl(int argc, char **argv)
 {
@@ -206,6 +228,14 @@ int enigma_cmd_repl(int argc, char **argv)
         free(line);
         running = 1;
         status = call_method(L, "feed", 1, 1);
+        if (status == LUA_OK) {
+            int rows, cols;
+
+            rl_get_screen_size(&rows, &cols);
+            lua_pushinteger(L, rows);
+            lua_pushinteger(L, cols);
+            call_method(L, "flush", 2, 0);
+        }
         running = 0;
         lua_sethook(L, NULL, 0, 0);
         fflush(stdout);
