@@ -92,9 +92,19 @@ function report.parse(spec, argv)
   return opts, fmt
 end
 
---- Runs spec with opts on db (default: a new connection to the default database).
---- Returns its sections, or nil and a message.
+--- Runs spec with opts (the options' defaults fill what is missing) on db (default: a new
+--- connection to the default database). Returns its sections, or nil and a message.
 function report.run_spec(spec, opts, db)
+  local given = opts or {}
+  opts = {}
+  for name, o in pairs(spec.options or {}) do
+    if given[name] == nil then opts[name] = o.default else opts[name] = given[name] end
+    if o.required and opts[name] == nil then return nil, ("option %s is required"):format(name) end
+  end
+  for name, v in pairs(given) do
+    if not (spec.options or {})[name] then return nil, ("unknown option '%s'"):format(tostring(name)) end
+    opts[name] = v
+  end
   local own
   if not db then
     local err
