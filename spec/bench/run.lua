@@ -5,7 +5,7 @@
 --   enigma run spec/bench/run.lua BUILD_DIR [--rows N] [--roundtrips N] [--announcements N]
 --                                           [--only db_roundtrip,db_copy,rss,crypto_ops,stealth_scan,
 --                                                   sched_lateness,sched_reload,notify_latency,sched_multi,
---                                                   agents_ticks]
+--                                                   agents_ticks,report_latency]
 local enigma = require "enigma"
 local demo = require "enigma.demo"
 local stealth = require "enigma.stealth"
@@ -524,6 +524,33 @@ if wanted("agents_ticks") then
     end
     print()
   end)
+end
+
+-- report_latency -----------------------------------------------------------------------
+-- Each report on 10,000 users and 1,000,000 transactions (the generator's), its median time
+-- over 5 runs (the first, cold, counted), and the plan of its slowest statement.
+if wanted("report_latency") then
+  local R = require "spec.bench.reports"
+  local have = db:query("select count(*) as n from transactions")[1].n
+  if have < 1000000 then demo.generate(db, { deposits = 100000, transactions = 1000000 - have, seed = 11 }) end
+  assert(db:exec("analyze"))
+  local wallet = db:query([[select user_wallet from privacy_deposits group by 1
+                             order by count(*) desc limit 1]])[1].user_wallet
+  local counts = db:query([[select (select count(*) from users) as users,
+                                   (select count(*) from transactions) as txs,
+                                   (select count(*) from privacy_deposits) as deposits]])[1]
+  print(string.format("report_latency  %d users, %d transactions, %d deposits; median of 5 runs (target < 100 ms each)",
+    counts.users, counts.txs, counts.deposits))
+  for _, r in ipairs(R.measure(db, { privacy_dashboard = { wallet = wallet }, db_health = { limit = 10 } }, 5)) do
+    print(string.format("  %-18s %8.1f ms   slowest statement %.1f ms%s", r.name, r.median,
+      r.slowest and r.slowest.ms or 0, r.median < 100 and "" or "   OVER TARGET"))
+    for i, line in ipairs(r.plan or {}) do
+      if i > 6 and not line:find("Execution Time") then goto continue end
+      print("      " .. line)
+      ::continue::
+    end
+  end
+  print()
 end
 
 db:close()
