@@ -9,6 +9,7 @@ packages="
   libpq-dev postgresql-15 postgresql-client-15
   libsodium-dev libsecp256k1-dev nettle-dev libgmp-dev libuv1-dev libreadline-dev
   libjansson-dev tzdata tmux
+  chromium netpbm
 "
 # Extra packages some targets need (make fuzz: clang and libFuzzer).
 packages="$packages ${ENIGMA_EXTRA_PACKAGES:-}"

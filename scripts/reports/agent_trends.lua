@@ -3,6 +3,8 @@
 local report = require "enigma.report"
 
 return report.define {
+  title = "Agent performance trends",
+  chart = { x = "week_start", y = "total_profit", kind = "bar" },
   description = "Agent performance per UTC week: new activations, profit and APR (last 12 weeks).",
   options = { agent = { help = "only this agent type (e.g. risk_shield)" } },
   run = function(db, opts)

@@ -3,6 +3,8 @@
 local report = require "enigma.report"
 
 return report.define {
+  title = "Daily platform metrics",
+  chart = { x = "metric_date", y = "total_transactions", kind = "bar" },
   description = "Daily platform metrics: users, transactions, deposit and withdrawal volume (USD) per UTC day.",
   options = { days = { default = 30, help = "the last N days (the view keeps 30)" } },
   run = function(db, opts)

@@ -4,6 +4,8 @@
 local report = require "enigma.report"
 
 return report.define {
+  title = "Database health",
+  chart = { x = "relation", y = "total_bytes", kind = "bar" },
   description = "Table and index sizes, slow statements (pg_stat_statements) and connections.",
   options = { limit = { default = 10, help = "rows per section" } },
   run = function(db, opts)

@@ -3,6 +3,8 @@
 local report = require "enigma.report"
 
 return report.define {
+  title = "Pool analytics",
+  chart = { x = "pool_name", y = "pool_size_usd", kind = "bar" },
   description = "The main privacy pools: size and volume (USD), privacy score and rating, tier.",
   run = function(db)
     return assert(db:query([[

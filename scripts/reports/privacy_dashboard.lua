@@ -3,6 +3,7 @@
 local report = require "enigma.report"
 
 return report.define {
+  title = "Privacy dashboard",
   description = "One user's privacy dashboard, read as that user through row-level security.",
   options = { wallet = { required = true, help = "the user's wallet address (0x...)" } },
   run = function(db, opts)

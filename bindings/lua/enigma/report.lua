@@ -7,7 +7,8 @@
 --     options = { days = { default = 30, help = "how many days" } },   -- --days N
 --     run = function(db, opts) return rows end,   -- or { { title =, rows = }, ... }
 --   }
--- Run as `enigma run scripts/reports/NAME.lua [--format table|csv|json|markdown] [--OPTION V]`,
+--     chart = { x = "metric_date", y = "total_transactions", kind = "bar" },  -- for --format html
+-- Run as `enigma run scripts/reports/NAME.lua [--format table|csv|json|markdown|html] [--OPTION V]`,
 -- report.define parses the arguments, connects to the default database, runs it and prints the
 -- result through enigma.format; from Lua, report.run(name, opts[, db]) returns its sections.
 local enigma = require "enigma"
@@ -20,12 +21,23 @@ local function sections_of(result)
   return { { rows = result } }
 end
 
+local FORMATS = "table, csv, json, markdown or html"
+
+local function known(name)
+  return format.formats[name] ~= nil or name == "html"
+end
+
 --- Renders sections in format `name`: one table after another (titled when there are
---- several), CSV blocks after "# title" lines, or one JSON document.
-function report.render(sections, name)
+--- several), CSV blocks after "# title" lines, one JSON document, or (html) a self-contained
+--- page with the chart `spec.chart` asks for (enigma.chart).
+function report.render(sections, name, spec)
   name = name or "table"
-  if not format.formats[name] then
-    error(("unknown format '%s' (table, csv, json or markdown)"):format(tostring(name)), 2)
+  if not known(name) then
+    error(("unknown format '%s' (%s)"):format(tostring(name), FORMATS), 2)
+  end
+  if name == "html" then
+    spec = spec or {}
+    return require("enigma.chart").html(spec.title or spec.description or "report", sections, spec.chart)
   end
   if name == "json" then
     if #sections == 1 then return format.json(sections[1].rows) end
@@ -46,7 +58,7 @@ function report.render(sections, name)
 end
 
 local function usage(spec)
-  local lines = { ("usage: enigma run %s [--format table|csv|json|markdown]"):format(spec.path or "REPORT.lua") }
+  local lines = { ("usage: enigma run %s [--format table|csv|json|markdown|html]"):format(spec.path or "REPORT.lua") }
   lines[#lines + 1] = ""
   lines[#lines + 1] = spec.description or ""
   local names = {}
@@ -72,7 +84,7 @@ function report.parse(spec, argv)
     local v = argv[i + 1]
     if v == nil then return nil, ("option --%s needs a value"):format(name) end
     if name == "format" then
-      if not format.formats[v] then return nil, ("unknown format '%s' (table, csv, json or markdown)"):format(v) end
+      if not known(v) then return nil, ("unknown format '%s' (%s)"):format(v, FORMATS) end
       fmt = v
     else
       local o = (spec.options or {})[name:gsub("-", "_")]
@@ -132,7 +144,7 @@ function report.main(spec, argv)
     io.stderr:write("enigma: ", err, "\n")
     return 1
   end
-  local text = report.render(sections, fmt)
+  local text = report.render(sections, fmt, spec)
   io.write(text, text:sub(-1) == "\n" and "" or "\n")
   return 0
 end
