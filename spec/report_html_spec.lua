@@ -16,7 +16,7 @@ local dir = sh("mktemp -d /tmp/enigma-html.XXXXXX"):gsub("%s+$", "")
 -- Renders page (a file) in headless Chromium; returns how many pixels have the chart's colour.
 local function chart_pixels(page)
   local png, ppm = page .. ".png", page .. ".ppm"
-  sh(("HOME=%s chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1000,800 "
+  sh(("HOME=%s chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --window-size=1000,800 "
       .. "--screenshot=%s file://%s"):format(dir, png, page))
   sh(("pngtopnm %s > %s"):format(png, ppm))
   local f = assert(io.open(ppm, "rb"))
