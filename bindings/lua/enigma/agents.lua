@@ -246,17 +246,11 @@ end
 
 --- A strategy file changed (or appeared, or went): load it again after a moment for the writer.
 function Agents:changed(filename)
-  local name = strategies.name_of(filename or "")
-  if not name or self.stopping then return end
-  self.reloading = self.reloading or {}
-  if self.reloading[name] then return end
-  self.reloading[name] = true
-  sched.sleep(0.02)
-  self.reloading[name] = nil
-  local path = self.dir .. "/" .. name .. ".lua"
+  if self.stopping then return end
+  local name, path, exists = service.settle(self, self.dir, filename, strategies.name_of)
+  if not name then return end
   local old = self.strategies[name]
-  local f = io.open(path, "rb")
-  if not f then
+  if not exists then
     if old then
       self.strategies[name] = nil
       self:retire(old)
@@ -264,7 +258,6 @@ function Agents:changed(filename)
     end
     return
   end
-  f:close()
   if not strategies.TYPES[name] then
     log("agent %s: '%s' is not an agent type; not loaded", name, name)
     return

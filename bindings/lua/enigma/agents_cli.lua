@@ -32,27 +32,15 @@ local EXIT_LIMIT = 3
 
 local usage_error, print_table = service.usage_error, service.print_table
 
+local OPTIONS = {
+  agents = { key = "dir", kind = "string" },
+  all = { key = "all", kind = "flag" },
+  ["no-sandbox"] = { key = "sandbox", kind = "flag", value = false },
+}
+
 local function parse(args)
-  local opts, rest, i = { dir = os.getenv("ENIGMA_AGENTS_DIR") or "scripts/agents" }, {}, 1
-  while i <= #args do
-    local a = args[i]
-    if a == "-h" or a == "--help" then
-      opts.help = true
-    elseif a == "--all" then
-      opts.all = true
-    elseif a == "--no-sandbox" then
-      opts.sandbox = false
-    elseif a == "--agents" then
-      if not args[i + 1] then return nil, "option --agents needs a value" end
-      opts.dir = args[i + 1]
-      i = i + 1
-    elseif a:sub(1, 1) == "-" then
-      return nil, ("unknown option '%s'"):format(a)
-    else
-      rest[#rest + 1] = a
-    end
-    i = i + 1
-  end
+  local opts, rest = service.parse_options(args, OPTIONS)
+  if opts then opts.dir = opts.dir or os.getenv("ENIGMA_AGENTS_DIR") or "scripts/agents" end
   return opts, rest
 end
 

@@ -134,17 +134,10 @@ end
 
 --- A job file changed (or appeared, or went): load it again, after a moment for the writer.
 function Runner:changed(filename)
-  local name = jobs.name_of(filename or "")
-  if not name or self.stopping then return end
-  self.reloading = self.reloading or {}
-  if self.reloading[name] then return end
-  self.reloading[name] = true
-  sched.sleep(0.02)
-  self.reloading[name] = nil
-  local path = self.dir .. "/" .. name .. ".lua"
-  local f = io.open(path, "rb")
-  if not f then return self:remove(name) end
-  f:close()
+  if self.stopping then return end
+  local name, path, exists = service.settle(self, self.dir, filename, jobs.name_of)
+  if not name then return end
+  if not exists then return self:remove(name) end
   local job, err = jobs.load(path, name)
   if not job then
     log("job %s: %s; the previous version keeps running", name, err)

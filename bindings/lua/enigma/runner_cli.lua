@@ -39,37 +39,21 @@ usage: enigma jobs list [--jobs DIR]
   run    runs the job now, once, recorded in job_runs (trigger 'manual'); exits 0 if it succeeded
 ]]
 
-local NUMBER_OPTS = { lease = true, grace = true, lookahead = true, capacity = true, connections = true,
-                      ["max-failures"] = true }
-local FLAGS = { quiet = "quiet", ["no-agents"] = "no_agents", ["no-sandbox"] = "no_sandbox" }
+local OPTIONS = {
+  jobs = { key = "dir", kind = "string" }, agents = { key = "agents_dir", kind = "string" },
+  id = { key = "id", kind = "string" },
+  lease = { key = "lease", kind = "number" }, grace = { key = "grace", kind = "number" },
+  lookahead = { key = "lookahead", kind = "number" }, capacity = { key = "capacity", kind = "number" },
+  connections = { key = "connections", kind = "number" },
+  ["max-failures"] = { key = "max_failures", kind = "number" },
+  quiet = { key = "quiet", kind = "flag" }, ["no-agents"] = { key = "no_agents", kind = "flag" },
+  ["no-sandbox"] = { key = "no_sandbox", kind = "flag" },
+}
 
---- Parses --name VALUE options; returns opts and the positional arguments, or nil and a message.
+--- Parses the options; returns opts and the positional arguments, or nil and a message.
 local function parse(args)
-  local opts, rest, i = {}, {}, 1
-  while i <= #args do
-    local a = args[i]
-    local name = a:match("^%-%-([%w-]+)$")
-    if a == "-h" or a == "--help" then
-      opts.help = true
-    elseif FLAGS[name] then
-      opts[FLAGS[name]] = true
-    elseif name == "jobs" or name == "agents" or name == "id" or NUMBER_OPTS[name] then
-      local v = args[i + 1]
-      if not v then return nil, ("option --%s needs a value"):format(name) end
-      if NUMBER_OPTS[name] then
-        local n = tonumber(v)
-        if not n or n <= 0 then return nil, ("--%s: '%s' is not a positive number"):format(name, v) end
-        v = n
-      end
-      opts[name == "jobs" and "dir" or name == "agents" and "agents_dir" or name:gsub("-", "_")] = v
-      i = i + 1
-    elseif a:sub(1, 1) == "-" then
-      return nil, ("unknown option '%s'"):format(a)
-    else
-      rest[#rest + 1] = a
-    end
-    i = i + 1
-  end
+  local opts, rest = service.parse_options(args, OPTIONS)
+  if not opts then return nil, rest end
   opts.dir = opts.dir or os.getenv("ENIGMA_JOBS_DIR") or "scripts/jobs"
   opts.agents_dir = opts.agents_dir or os.getenv("ENIGMA_AGENTS_DIR") or "scripts/agents"
   return opts, rest

@@ -41,6 +41,56 @@ function service.usage_error(command, fmt, ...)
   return 2
 end
 
+--- Parses command-line arguments against `known`: option name (without "--") -> { key = the
+--- field it sets, kind = "flag" (sets `value`, default true), "string" or "number" (positive) }.
+--- -h/--help sets opts.help. Returns opts and the positional arguments, or nil and a message.
+function service.parse_options(args, known)
+  local opts, rest, i = {}, {}, 1
+  while i <= #args do
+    local a = args[i]
+    local o = known[a:match("^%-%-([%w-]+)$") or ""]
+    if a == "-h" or a == "--help" then
+      opts.help = true
+    elseif o and o.kind == "flag" then
+      if o.value == nil then opts[o.key] = true else opts[o.key] = o.value end
+    elseif o then
+      local name, v = a:sub(3), args[i + 1]
+      if not v then return nil, ("option --%s needs a value"):format(name) end
+      if o.kind == "number" then
+        local n = tonumber(v)
+        if not n or n <= 0 then return nil, ("--%s: '%s' is not a positive number"):format(name, v) end
+        v = n
+      end
+      opts[o.key] = v
+      i = i + 1
+    elseif a:sub(1, 1) == "-" then
+      return nil, ("unknown option '%s'"):format(a)
+    else
+      rest[#rest + 1] = a
+    end
+    i = i + 1
+  end
+  return opts, rest
+end
+
+--- A watched script file changed: waits a moment for its writer (one wait per name at a
+--- time, kept in owner.reloading), then returns its name, its path in dir and whether it still
+--- exists. Returns nil when `filename` is not a script (name_of gives nil) or a wait for it
+--- is already running.
+function service.settle(owner, dir, filename, name_of)
+  local name = name_of(filename or "")
+  if not name then return nil end
+  owner.reloading = owner.reloading or {}
+  if owner.reloading[name] then return nil end
+  owner.reloading[name] = true
+  enigma.sched.sleep(0.02)
+  owner.reloading[name] = nil
+  local path = dir .. "/" .. name .. ".lua"
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return name, path, f ~= nil
+end
+
 --- Prints rows of strings as columns aligned on the widest cell (the first row: headers).
 function service.print_table(rows)
   local widths = {}
