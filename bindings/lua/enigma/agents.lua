@@ -434,7 +434,7 @@ local function batch_of(list)
     a.n, a.at = a.n + 1, out.at
     if out.ok then
       a.s, a.tail, a.error = a.s + 1, 0, nil
-      if out.state_json then a.state = json.decode(out.state_json) end
+      if out.state_json then a.state = out.state end
       if out.allocation then a.allocation = out.allocation end
     else
       a.tail = a.tail + 1
