@@ -26,14 +26,24 @@ int luaopen_enigma_crypto_keystore(lua_State *L);
 int luaopen_enigma_sched(lua_State *L);
 int luaopen_enigma_sandbox(lua_State *L);
 
+/* Puts the package's Lua half (enigma_paths_get(ENIGMA_PATH_LUA)) first on
+ * package.path, once. */
+void enigma_lua_package_path(lua_State *L);
+
 /* Pushes the JSON text of the value at idx (integers and decimals exact);
- * raises on values JSON cannot hold. Implemented in bindings/json.c. */
+ * raises on values JSON cannot hold. Implemented in bindings/json/json.c. */
 void enigma_lua_json_encode(lua_State *L, int idx);
 
 /* Pushes the text form of the Lua value at idx for a parameter of type `oid`
  * (0 when unknown), or nil for SQL NULL (nil or enigma.null). Raises an
  * argument error naming `argn` for values that have no SQL form. */
 void enigma_lua_push_param(lua_State *L, int idx, int argn, unsigned oid);
+
+/* A new cancel handle (PQgetCancel; free it with PQfreeCancel) for the open
+ * enigma.db connection at idx, or NULL when the value is not one, is closed,
+ * or libpq cannot make one. Never raises. For a host that cancels a running
+ * query from a signal handler. */
+struct pg_cancel *enigma_lua_db_canceller(lua_State *L, int idx);
 
 /* Pushes the Lua value of one non-NULL field of type `oid` in text format. */
 void enigma_lua_push_pgvalue(lua_State *L, unsigned oid, const char *text, size_t len);
@@ -49,7 +59,7 @@ void enigma_lua_decimal_push(lua_State *L, const char *text, size_t len);
 /* 1 if the value at `idx` is an enigma.decimal, else 0. Never raises. */
 int enigma_lua_isdecimal(lua_State *L, int idx);
 
-/* ---- crypto (bindings/crypto.c) ---- */
+/* ---- crypto (bindings/crypto/crypto.c) ---- */
 
 /*
  * Guarded userdata: a Lua handle on a secret in guarded memory (keys, notes,
@@ -103,7 +113,7 @@ void enigma_lua_secret_text_wipe(lua_State *L, int idx);
 /* The text of a secret-text userdata at `idx`, or NULL if it is not one. */
 const char *enigma_lua_secret_text(lua_State *L, int idx);
 
-/* ---- waiting without blocking (bindings/waiter.c) ---- */
+/* ---- waiting without blocking (bindings/sched/waiter.c) ---- */
 
 /*
  * A coroutine run by an event loop (an enigma.sched task) has a waiter. A

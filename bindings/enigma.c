@@ -1,7 +1,7 @@
 /*
- * The `enigma` package: the C modules (db, decimal, json, crypto) plus the pure-Lua
- * half in bindings/lua/enigma/, loaded on first use (enigma.format ->
- * require "enigma.format").
+ * The `enigma` package: the C modules (db, decimal, json, crypto, sched,
+ * sandbox) plus the pure-Lua half in lua/enigma/, loaded on first use
+ * (enigma.format -> require "enigma.format").
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -9,29 +9,49 @@
 #include <time.h>
 
 #include "bindings/binding.h"
+#include "core/paths.h"
 
-/* A development build finds its Lua files in the source tree. */
-static void add_source_path(lua_State *L)
+void enigma_lua_package_path(lua_State *L)
 {
-    static const char dir[] = ENIGMA_SOURCE_DIR "/bindings/lua/?.lua;";
-    const char *path;
+    const char *dir = enigma_paths_get(ENIGMA_PATH_LUA), *path;
 
     lua_getglobal(L, "package");
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
         return;
     }
-    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", dir, dir);
+    lua_getfield(L, -2, "path");
     path = lua_tostring(L, -1);
-    if (path != NULL && strstr(path, dir) == NULL) {
-        lua_pushstring(L, dir);
-        lua_insert(L, -2);
+    if (path != NULL && strstr(path, lua_tostring(L, -2)) == NULL) {
         lua_concat(L, 2);
         lua_setfield(L, -2, "path");
     } else {
-        lua_pop(L, 1);
+        lua_pop(L, 2);
     }
     lua_pop(L, 1);
+}
+
+/* enigma.paths: where the schema, the shipped scripts and examples, and the
+ * package's Lua half are (core/paths.h). */
+static void push_paths(lua_State *L)
+{
+    static const struct {
+        const char *name;
+        enigma_path_kind kind;
+    } paths[] = {{"schema", ENIGMA_PATH_SCHEMA},
+                 {"scripts", ENIGMA_PATH_SCRIPTS},
+                 {"examples", ENIGMA_PATH_EXAMPLES},
+                 {"lua", ENIGMA_PATH_LUA}};
+    size_t i;
+
+    lua_createtable(L, 0, 5);
+    for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        lua_pushstring(L, enigma_paths_get(paths[i].kind));
+        lua_setfield(L, -2, paths[i].name);
+    }
+    lua_pushboolean(L, enigma_paths_installed());
+    lua_setfield(L, -2, "installed");
 }
 
 /* enigma.<name> for a name not set yet: require "enigma.<name>". */
@@ -67,7 +87,7 @@ static void add_module(lua_State *L, const char *name, const char *field, lua_CF
 
 int luaopen_enigma(lua_State *L)
 {
-    add_source_path(L);
+    enigma_lua_package_path(L);
     lua_newtable(L);
     add_module(L, "enigma.db", "db", luaopen_enigma_db);
     add_module(L, "enigma.decimal", "decimal", luaopen_enigma_decimal);
@@ -81,6 +101,8 @@ int luaopen_enigma(lua_State *L)
     lua_setfield(L, -2, "version");
     lua_pushcfunction(L, enigma_monotime);
     lua_setfield(L, -2, "monotime");
+    push_paths(L);
+    lua_setfield(L, -2, "paths");
 
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, enigma_index);

@@ -1,4 +1,5 @@
 #include "core/migrate.h"
+#include "core/paths.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -22,9 +23,7 @@ static const char create_table_sql[] =
 
 const char *enigma_migrate_default_dir(void)
 {
-    const char *dir = getenv("ENIGMA_SCHEMA_DIR");
-
-    return dir != NULL && *dir != '\0' ? dir : ENIGMA_SOURCE_DIR "/schema";
+    return enigma_paths_get(ENIGMA_PATH_SCHEMA);
 }
 
 /* NNN_name.sql: at least three digits, an underscore, .sql */

@@ -35,7 +35,7 @@ typedef struct enigma_migration_list {
     size_t count;
 } enigma_migration_list;
 
-/* $ENIGMA_SCHEMA_DIR, or the source tree's schema/ directory. Static storage. */
+/* The migrations directory: enigma_paths_get(ENIGMA_PATH_SCHEMA). Static storage. */
 const char *enigma_migrate_default_dir(void);
 
 /*

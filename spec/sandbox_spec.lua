@@ -1,7 +1,7 @@
--- The strategy sandbox (enigma.sandbox, enigma.strategies) against escape attempts: each must be
+-- The strategy sandbox (enigma.sandbox, enigma.serve.strategies) against escape attempts: each must be
 -- stopped with a reason, and the same sandbox (and every other one) must stay healthy.
 local sandbox = require "enigma.sandbox"
-local strategies = require "enigma.strategies"
+local strategies = require "enigma.serve.strategies"
 local shell = require "shell"
 
 local BIN = assert(os.getenv("ENIGMA_BIN"))

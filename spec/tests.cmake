@@ -5,7 +5,7 @@
 set(ENIGMA_TEST_HOME ${CMAKE_BINARY_DIR}/test-home)
 set(ENIGMA_TEST_ENV
   ENIGMA_HOME=${ENIGMA_TEST_HOME}
-  "LUA_PATH=${CMAKE_SOURCE_DIR}/bindings/lua/?.lua\;${CMAKE_SOURCE_DIR}/bindings/lua/?/init.lua\;${CMAKE_SOURCE_DIR}/spec/support/?.lua\;\;"
+  "LUA_PATH=${CMAKE_SOURCE_DIR}/lua/?.lua\;${CMAKE_SOURCE_DIR}/lua/?/init.lua\;${CMAKE_SOURCE_DIR}/spec/support/?.lua\;\;"
   "LUA_CPATH=${CMAKE_BINARY_DIR}/?.so\;\;"
   ENIGMA_BIN=$<TARGET_FILE:enigma>
   ENIGMA_SOURCE_DIR=${CMAKE_SOURCE_DIR})
@@ -49,13 +49,17 @@ foreach(src ${ENIGMA_C_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
   target_link_libraries(${name} PRIVATE enigma_core)
-  if(name MATCHES "^host_")      # tests of the program's own parts (bindings/host)
+  if(name MATCHES "^host_")      # tests of the program's own parts (host/)
     string(REGEX REPLACE "^host_(.*)_test$" "\\1" part ${name})
-    target_sources(${name} PRIVATE ${CMAKE_SOURCE_DIR}/bindings/host/${part}.c)
+    target_sources(${name} PRIVATE ${CMAKE_SOURCE_DIR}/host/${part}.c)
     target_include_directories(${name} PRIVATE ${LUA_INCLUDE_DIRS})
     target_link_libraries(${name} PRIVATE PkgConfig::LUA)
   endif()
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/spec/c)
+  # A unit test of one part of a binding sees that folder's private headers.
+  if(name MATCHES "^sandbox_")
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/bindings/sandbox)
+  endif()
   # A test that hosts Lua with the enigma package says "needs: bindings".
   file(STRINGS ${src} needs_bindings REGEX "needs: bindings")
   if(needs_bindings)

@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #include "bindings/binding.h"
-#include "bindings/host/alloc.h"
+#include "host/alloc.h"
 #include "core/crypto/crypto.h"
 #include "core/crypto/note.h"
 #include "core/crypto/seal.h"
 #include "core/crypto/stealth.h"
-#include "spec/bench/bench_crypto.h"
+#include "bench_crypto.h"
 
 /* The EIP-5564 vector of spec/vectors/eip5564.json. */
 #define META "st:eth:0x0283b86204496de3c378077eebf61b580558e40358d1b6fbd48a912275d50d91e1" \

@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include "bindings/binding.h"
-#include "bindings/host/alloc.h"
-#include "spec/bench/bench_crypto.h"
+#include "host/alloc.h"
+#include "bench_crypto.h"
 
 static double clock_seconds(clockid_t clock)
 {

@@ -1,8 +1,8 @@
-/* bindings/host/alloc: the pooled allocator behind the program's Lua states. */
+/* host/alloc: the pooled allocator behind the program's Lua states. */
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "bindings/host/alloc.h"
+#include "host/alloc.h"
 #include "test.h"
 
 /* Grows and shrinks tables and strings across every size class and past the

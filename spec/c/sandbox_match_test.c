@@ -1,6 +1,6 @@
 /* needs: bindings */
 /*
- * bindings/sandbox_match: the metered string.find, match, gmatch and gsub.
+ * bindings/sandbox/sandbox_match: the metered string.find, match, gmatch and gsub.
  *
  * The differential part runs each case through the stock functions and
  * through ours, in one Lua state, and compares every return value, or the
@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "bindings/sandbox_match.h"
+#include "sandbox_match.h"
 #include "test.h"
 
 /* What a charge function was told. */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "spec/fuzz/fuzz.h"
+#include "fuzz.h"
 
 static size_t runs;
 

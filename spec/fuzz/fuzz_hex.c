@@ -4,7 +4,7 @@
 
 #include "core/crypto/crypto.h"
 #include "core/crypto/keccak.h"
-#include "spec/fuzz/fuzz.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/crypto/keystore.h"
-#include "spec/fuzz/fuzz.h"
+#include "fuzz.h"
 
 static int costly(const uint8_t *data, size_t size)
 {

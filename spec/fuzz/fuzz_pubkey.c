@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "core/crypto/stealth.h"
-#include "spec/fuzz/fuzz.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

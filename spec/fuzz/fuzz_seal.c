@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/crypto/seal.h"
-#include "spec/fuzz/fuzz.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

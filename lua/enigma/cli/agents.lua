@@ -1,0 +1,208 @@
+--- enigma.cli.agents: `enigma agents list`, `enigma agents tick ID` and
+-- `enigma run --sandbox FILE` (host/main.c and host/run.c call main).
+local enigma = require "enigma"
+local agents = require "enigma.serve.agents"
+local strategies = require "enigma.serve.strategies"
+local service = require "enigma.serve.service"
+
+local cli = {}
+
+local AGENTS_USAGE = [[
+usage: enigma agents list [--agents DIR] [--all]
+       enigma agents tick ACTIVATION_ID [--agents DIR] [--no-sandbox]
+
+  list   the strategies in DIR (default scripts/agents), then the activations: status,
+         executions, consecutive failures, last tick, next tick and last error
+         (the first 50; --all for every one)
+  tick   runs one tick of the activation now, recorded like any tick, and prints the
+         actions it proposed. Exits 0 if it succeeded, 1 if it failed, 3 if a limit stopped it.
+]]
+
+local SANDBOX_USAGE = [[
+usage: enigma run --sandbox FILE.lua
+
+Runs FILE under exactly the sandbox and limits an agent tick gets, with a ctx that has no
+database: ctx.log and ctx.propose print, ctx.pools() and ctx.activations() are empty,
+ctx.portfolio() is nil. If FILE returns a strategy (a table with tick), tick(ctx, activation)
+runs once with an example activation. Exits 0 on success, 1 on a script error, 3 when a limit
+(instructions, memory, time) stopped it.
+]]
+
+local EXIT_LIMIT = 3
+
+local usage_error, print_table = service.usage_error, service.print_table
+
+local OPTIONS = {
+  agents = { key = "dir", kind = "string" },
+  all = { key = "all", kind = "flag" },
+  ["no-sandbox"] = { key = "sandbox", kind = "flag", value = false },
+}
+
+local function parse(args)
+  local opts, rest = service.parse_options(args, OPTIONS)
+  if opts then opts.dir = opts.dir or os.getenv("ENIGMA_AGENTS_DIR") or "scripts/agents" end
+  return opts, rest
+end
+
+local function utc(t)
+  if t == nil or t == enigma.null then return "-" end
+  return os.date("!%Y-%m-%d %H:%M:%S", math.floor(t))
+end
+
+local LIST_SQL = [[
+select ua.id, a.agent_type, ua.status, ua.total_executions, ua.failed_executions,
+       ua.consecutive_failures, extract(epoch from ua.last_execution_at)::float8 as last_tick,
+       extract(epoch from ua.next_tick_at)::float8 as next_tick, ua.last_error,
+       count(*) over () as total
+  from user_agents ua join ai_agents a on a.id = ua.agent_id
+ order by a.agent_type, ua.activated_at, ua.id
+ limit $1]]
+
+local function list(opts)
+  local loaded, failed = strategies.load_dir(opts.dir, { sandbox = opts.sandbox })
+  if not loaded then
+    io.stderr:write("enigma: ", tostring(failed), "\n")
+    return 1
+  end
+  local names = {}
+  for name in pairs(loaded) do names[#names + 1] = name end
+  for name in pairs(failed) do names[#names + 1] = name end
+  table.sort(names)
+  local out = { { "STRATEGY", "INTERVAL", "VERSION", "LIMITS" } }
+  for _, name in ipairs(names) do
+    local s = loaded[name]
+    if s then
+      out[#out + 1] = { name, ("%gs"):format(s.interval), s.version,
+                        ("%d instr, %d KiB, %gs"):format(s.limits.instructions, s.limits.memory // 1024, s.limits.time) }
+      strategies.close(s)
+    else
+      out[#out + 1] = { name, "-", "-", "INVALID: " .. tostring(failed[name]):match("^[^\n]*") }
+    end
+  end
+  print_table(out)
+  local db, err = enigma.db.connect()
+  if not db then
+    io.stderr:write("enigma: cannot list activations: ", tostring(err), "\n")
+    return 1
+  end
+  local rows, qerr = db:query(LIST_SQL, opts.all and 2147483647 or 50)
+  db:close()
+  if not rows then
+    io.stderr:write("enigma: ", tostring(qerr), "\n")
+    return 1
+  end
+  print()
+  out = { { "ACTIVATION", "AGENT TYPE", "STATUS", "TICKS", "FAILED", "IN A ROW", "LAST TICK (UTC)",
+            "NEXT TICK (UTC)", "LAST ERROR" } }
+  for _, r in ipairs(rows) do
+    local e = r.last_error ~= enigma.null and tostring(r.last_error):match("^[^\n]*"):sub(1, 60) or ""
+    out[#out + 1] = { r.id, r.agent_type, r.status, tostring(r.total_executions), tostring(r.failed_executions),
+                      tostring(r.consecutive_failures), utc(r.last_tick),
+                      r.status == "active" and (r.next_tick == enigma.null and "now" or utc(r.next_tick)) or "-", e }
+  end
+  print_table(out)
+  local total = rows[1] and rows[1].total or 0
+  if total > #rows then print(("(%d of %d activations; --all for every one)"):format(#rows, total)) end
+  return next(failed) and 1 or 0
+end
+
+local function amount(v)
+  return v == math.floor(v) and ("%d"):format(v) or ("%.6f"):format(v):gsub("0+$", "")
+end
+
+local function print_outcome(out)
+  for _, p in ipairs(out.proposals or {}) do
+    print(("proposed %s %s %s%s%s"):format(p.tx_type, amount(p.amount), p.token, p.pool and (" pool " .. p.pool) or "",
+                                          p.note and (" (" .. p.note .. ")") or ""))
+  end
+  for _, p in ipairs(out.pauses or {}) do print(("paused activation %s (%s)"):format(p.id, p.reason)) end
+  if out.allocation then print(("allocation %s USD"):format(amount(out.allocation))) end
+end
+
+local function tick(opts, id)
+  local a = agents.new({ dir = opts.dir, sandbox = opts.sandbox, quiet = true })
+  local out, err = a:tick_now(id)
+  if not out then
+    io.stderr:write("enigma: ", tostring(err), "\n")
+    return 1
+  end
+  print_outcome(out)
+  if #out.proposals == 0 and #out.pauses == 0 and out.ok then print("no actions proposed") end
+  print(("tick %s in %.1f ms"):format(out.ok and "succeeded" or "failed", out.ms))
+  if not out.ok then
+    io.stderr:write("enigma: ", out.reason, ": ", tostring(out.error), "\n")
+    return out.reason == "error" and 1 or EXIT_LIMIT
+  end
+  return 0
+end
+
+-- `enigma run --sandbox FILE`: the sandbox with a database-less host.
+local function sandbox_run(args)
+  local path = args[1]
+  if path == "-h" or path == "--help" then io.write(SANDBOX_USAGE) return 0 end
+  if not path then return usage_error("run", "--sandbox needs a script file") end
+  local f, ferr = io.open(path, "rb")
+  if not f then io.stderr:write("enigma: ", ferr, "\n") return 1 end
+  local source = f:read("a")
+  f:close()
+  local box = enigma.sandbox.new{ memory = strategies.BOX_MEMORY }
+  local def, err, why = box:load(source, "@" .. path, strategies.LIMITS)
+  if not def then
+    io.stderr:write("enigma: ", why == "error" and "" or (why .. ": "), err, "\n")
+    return why == "error" and 1 or EXIT_LIMIT
+  end
+  if type(def) ~= "table" or def.tick ~= "function" then
+    print("ok (the script ran; it returned no strategy to tick)")
+    return 0
+  end
+  local limits = def.limits
+  local s = { name = "sandbox", box = box, limits = strategies.LIMITS, interval = 1 }
+  if type(limits) == "table" then
+    s.limits = {}
+    for k, v in pairs(strategies.LIMITS) do s.limits[k] = math.min(tonumber(limits[k]) or v, strategies.MAX[k]) end
+  end
+  local host = {
+    pools = function() return {} end,
+    portfolio = function() return nil end,
+    activations = function() return {} end,
+    recent = function() return {} end,
+  }
+  local activation = {
+    id = "00000000-0000-4000-8000-000000000000", agent_type = "sandbox", status = "active",
+    configuration = {}, risk_parameters = {}, allocation_limits = {}, current_allocation = 0,
+    total_profit = 0, total_executions = 0, successful_executions = 0, failed_executions = 0,
+  }
+  local out = strategies.tick(s, activation, host, {})
+  for _, line in ipairs(out.logs) do print("log: " .. line) end
+  print_outcome(out)
+  if not out.ok then
+    io.stderr:write("enigma: ", out.reason == "error" and "" or (out.reason .. ": "), tostring(out.error), "\n")
+    return out.reason == "error" and 1 or EXIT_LIMIT
+  end
+  print(("ok (tick in %.1f ms, state %s)"):format(out.ms, out.state_json))
+  return 0
+end
+
+--- `enigma agents ...` and `enigma run --sandbox ...`: returns the exit status.
+function cli.main(command, args)
+  if command == "sandbox" then return sandbox_run(args) end
+  local opts, rest = parse(args)
+  if not opts then return usage_error("agents", "%s", rest) end
+  if opts.help then io.write(AGENTS_USAGE) return 0 end
+  local sub = rest[1]
+  if sub == "list" then
+    if #rest > 1 then return usage_error("agents", "unexpected argument '%s'", rest[2]) end
+    return list(opts)
+  elseif sub == "tick" then
+    local id = rest[2]
+    if not id then return usage_error("agents", "agents tick needs an activation id") end
+    if not id:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") then
+      return usage_error("agents", "'%s' is not an activation id (a UUID)", id)
+    end
+    if #rest > 2 then return usage_error("agents", "unexpected argument '%s'", rest[3]) end
+    return tick(opts, id:lower())
+  end
+  return usage_error("agents", sub and ("unknown subcommand '%s'"):format(sub) or "a subcommand is required: list or tick")
+end
+
+return cli

@@ -1,0 +1,772 @@
+--- enigma.serve.runner: the job runner behind `enigma serve`, `enigma jobs list` and `enigma jobs run`.
+--
+-- One event loop (enigma.sched); every run is a task, and its database calls yield instead of
+-- blocking the loop. One control task owns the control connection and does, in turn: record
+-- what runs did (batched), claim what is due, renew leases, take over expired ones.
+--
+-- Exactly once, across any number of runners sharing a database: an occurrence is claimed by
+-- inserting its job_runs row (UNIQUE (job, occurrence, attempt)), up to `lookahead` seconds
+-- before it is due, so the claim's round trip is not part of the run's lateness. The winner
+-- holds a lease that it renews every lease/3 seconds; when a runner dies, any other runner that
+-- has the job takes over its expired rows: a claimed row (nothing ran) is run as it is, a running
+-- one is closed as 'lost' and retried as the next attempt (once even when retries = 0: the job
+-- did not fail, its runner did).
+--
+-- Missed occurrences: when a runner (re)connects, each scheduled job whose last recorded
+-- occurrence is older than its latest due time runs once, for that latest time (trigger
+-- 'catchup'); the occurrences before it are not run. A job with catchup = false skips them. A job
+-- that has never run has nothing to catch up.
+--
+-- The command line (options, usage texts, `jobs list`) is enigma.cli.serve.
+local enigma = require "enigma"
+local jobs = require "enigma.serve.jobs"
+local service = require "enigma.serve.service"
+
+local sched = enigma.sched
+local runner = {}
+
+local Runner = {}
+Runner.__index = Runner
+
+local MAX_BATCH = 1000      -- rows per claim or write statement
+local POOL_IDLE = 8         -- idle job connections kept
+
+local log, first_line, query = service.log, service.first_line, service.query
+local is_connection_error, message_of = service.is_connection_error, service.message_of
+
+-- --- a min-heap of { due, name, gen } -------------------------------------------------------
+
+local function heap_push(h, e)
+  h[#h + 1] = e
+  local i = #h
+  while i > 1 do
+    local p = i // 2
+    if h[p].due <= e.due then break end
+    h[i], h[p] = h[p], e
+    i = p
+  end
+end
+
+local function heap_pop(h)
+  local top, last = h[1], table.remove(h)
+  if #h > 0 then
+    local i, n = 1, #h
+    h[1] = last
+    while true do
+      local l, r, m = 2 * i, 2 * i + 1, i
+      if l <= n and h[l].due < h[m].due then m = l end
+      if r <= n and h[r].due < h[m].due then m = r end
+      if m == i then break end
+      h[i], h[m] = h[m], h[i]
+      i = m
+    end
+  end
+  return top
+end
+
+-- --- setting up --------------------------------------------------------------------------
+
+function runner.new(opts)
+  local host, pid = sched.identity()
+  local self = setmetatable({
+    dir = opts.dir or "scripts/jobs",
+    id = opts.id or ("%s:%d"):format(host, pid),
+    url = opts.url,
+    lease = opts.lease or 30,
+    grace = opts.grace or 10,
+    lookahead = opts.lookahead or 0.5,
+    capacity = opts.capacity or 1000,
+    connections = opts.connections or 8,   -- job connections open at once; runs beyond wait
+    nconnections = 0,
+    conn_waiters = {},
+    quiet = opts.quiet,
+    jobs = {},          -- name -> the current version of the job
+    state = {},         -- name -> { inflight = n, queue = { run... } }
+    heap = {},
+    gen = 0,
+    starts = {},        -- due time -> runs to start then
+    writes = {}, nwrites = 0,
+    retries = {},       -- runs whose next attempt is due: { id, at, final }
+    claims = {},        -- event and manual occurrences waiting for the control task
+    live = {},          -- id -> run, claimed or running here
+    inflight = 0,
+    pool = {},
+    next_heartbeat = 0,
+  }, Runner)
+  return self
+end
+
+function Runner:job_state(name)
+  local st = self.state[name]
+  if not st then
+    st = { inflight = 0, queue = {} }
+    self.state[name] = st
+  end
+  return st
+end
+
+function Runner:install(job)
+  local old = self.jobs[job.name]
+  if old and old.schedule == job.schedule and old.tz == job.tz then
+    job.gen = old.gen                -- the queued occurrence stays valid
+  else
+    self.gen = self.gen + 1
+    job.gen = self.gen
+    if job.cron then
+      local due = jobs.next_time(job, sched.now())
+      if due then heap_push(self.heap, { due = due, name = job.name, gen = job.gen }) end
+    end
+  end
+  self.jobs[job.name] = job
+  self.job_arrays = nil
+  if (old and old.listen) ~= job.listen then self:restart_listener() end
+  self:poke()
+end
+
+function Runner:remove(name)
+  local old = self.jobs[name]
+  if not old then return end
+  self.jobs[name] = nil
+  self.job_arrays = nil
+  if old.listen then self:restart_listener() end
+  log("job %s removed (%s/%s.lua is gone)", name, self.dir, name)
+end
+
+--- A job file changed (or appeared, or went): load it again, after a moment for the writer.
+function Runner:changed(filename)
+  if self.stopping then return end
+  local name, path, exists = service.settle(self, self.dir, filename, jobs.name_of)
+  if not name then return end
+  if not exists then return self:remove(name) end
+  local job, err = jobs.load(path, name)
+  if not job then
+    log("job %s: %s; the previous version keeps running", name, err)
+    return
+  end
+  local old = self.jobs[name]
+  if old and old.version == job.version then return end
+  self:install(job)
+  log("job %s %s (version %s)", name, old and "reloaded" or "added", job.version)
+end
+
+function Runner:load_all()
+  local loaded, failed = jobs.load_dir(self.dir)
+  if not loaded then return nil, failed end
+  for name, err in pairs(failed) do log("job %s: %s; not loaded", name, err) end
+  local names = {}
+  for name in pairs(loaded) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do self:install(loaded[name]) end
+  return #names
+end
+
+-- --- the control task's work ----------------------------------------------------------
+
+--- Wakes the control task if it sleeps.
+function Runner:poke()
+  if self.sleeping and self.control then
+    self.sleeping = false
+    self.control:wake()
+  end
+end
+
+function Runner:write(id, fields)
+  local w = self.writes[id]
+  if not w then
+    w = { id = id }
+    self.writes[id] = w
+    self.nwrites = self.nwrites + 1
+  end
+  for k, v in pairs(fields) do w[k] = v end
+  self:poke()
+end
+
+local WRITE_SQL = [[
+update job_runs r
+   set status = x.status,
+       version = coalesce(x.version, r.version),
+       started_at = coalesce(to_timestamp(x.started_at), r.started_at),
+       finished_at = to_timestamp(x.finished_at),
+       retry_at = to_timestamp(x.retry_at),
+       error = x.error
+  from jsonb_to_recordset($2::jsonb) as x(id bigint, status text, version text, started_at float8,
+                                         finished_at float8, retry_at float8, error text)
+ where r.id = x.id and r.runner_id = $1]]
+
+function Runner:flush_writes()
+  while self.nwrites > 0 do
+    local batch, n = {}, 0
+    for _, w in pairs(self.writes) do
+      n = n + 1
+      batch[n] = w
+      if n >= MAX_BATCH then break end
+    end
+    -- Taken out before the statement runs: a write queued meanwhile goes in the next batch.
+    for i = 1, n do self.writes[batch[i].id] = nil end
+    self.nwrites = self.nwrites - n
+    local ok, err = pcall(query, self.db, WRITE_SQL, self.id, batch)
+    if not ok then           -- put them back, under anything newer
+      for i = 1, n do
+        local w, newer = batch[i], self.writes[batch[i].id]
+        if newer then
+          for k, v in pairs(newer) do w[k] = v end
+        else
+          self.nwrites = self.nwrites + 1
+        end
+        self.writes[w.id] = w
+      end
+      error(err, 0)
+    end
+  end
+end
+
+local CLAIM_SQL = [[
+insert into job_runs (job, occurrence, trigger, scheduled_for, status, runner_id, lease_expires_at)
+select j, o, t, to_timestamp(s), 'claimed', $1, now() + make_interval(secs => $2)
+  from unnest($3::text[], $4::text[], $5::text[], $6::float8[]) as x(j, o, t, s)
+ order by j, o      -- every runner inserts in the same order: concurrent claims cannot deadlock
+on conflict (job, occurrence, attempt) do nothing
+returning id, job, occurrence, attempt,
+          exists (select 1 from job_runs b
+                   where b.job = job_runs.job and b.status = 'running' and b.runner_id <> $1
+                     and b.lease_expires_at > now()) as busy]]
+
+--- Claims occurrences { name, occurrence, trigger, due, event }; returns the runs this runner won.
+function Runner:claim(list)
+  local names, occs, triggers, dues, by_key = {}, {}, {}, {}, {}
+  for i, c in ipairs(list) do
+    names[i], occs[i], triggers[i], dues[i] = c.name, c.occurrence, c.trigger, c.due
+    by_key[c.name .. "\0" .. c.occurrence] = c
+  end
+  local rows = query(self.db, CLAIM_SQL, self.id, self.lease, names, occs, triggers, dues)
+  local won = {}
+  for _, row in ipairs(rows) do
+    local c = by_key[row.job .. "\0" .. row.occurrence]
+    local run = {
+      id = row.id, name = row.job, occurrence = row.occurrence, attempt = row.attempt,
+      trigger = c.trigger, due = c.due, event = c.event, busy = row.busy, on_done = c.on_done,
+    }
+    self.live[run.id] = run
+    won[#won + 1] = run
+  end
+  return won
+end
+
+function Runner:claim_due()
+  local horizon = sched.now() + self.lookahead
+  local batch = {}
+  while #batch < MAX_BATCH and self.heap[1] and self.heap[1].due <= horizon
+        and self.inflight + #batch < self.capacity do
+    local e = heap_pop(self.heap)
+    local job = self.jobs[e.name]
+    if job and job.gen == e.gen then
+      batch[#batch + 1] = { name = e.name, occurrence = jobs.utc(e.due), trigger = "schedule", due = e.due }
+      local nxt = jobs.next_time(job, e.due)
+      if nxt then
+        e.due = nxt
+        heap_push(self.heap, e)
+      end
+    end
+  end
+  if #batch == 0 then return end
+  for _, run in ipairs(self:claim(batch)) do self:schedule_start(run, run.due) end
+end
+
+function Runner:claim_queued()
+  if #self.claims == 0 then return end
+  local list = self.claims
+  self.claims = {}
+  for _, run in ipairs(self:claim(list)) do self:schedule_start(run, run.due) end
+end
+
+local RETRY_SQL = [[
+with old as (
+  update job_runs r set status = x.final, retry_at = null
+    from unnest($2::bigint[], $3::text[]) as x(id, final)
+   where r.id = x.id and r.status = 'retry' and r.runner_id = $1
+  returning r.job, r.occurrence, r.trigger, r.scheduled_for, r.attempt
+)
+insert into job_runs (job, occurrence, trigger, scheduled_for, attempt, status, runner_id, lease_expires_at)
+select job, occurrence, trigger, scheduled_for, attempt + 1, 'claimed', $1, now() + make_interval(secs => $4)
+  from old
+on conflict (job, occurrence, attempt) do nothing
+returning id, job, occurrence, trigger, attempt, extract(epoch from scheduled_for)::float8 as due]]
+
+function Runner:claim_retries()
+  local now, ids, finals, keep = sched.now(), {}, {}, {}
+  for _, r in ipairs(self.retries) do
+    if r.at <= now then
+      ids[#ids + 1], finals[#finals + 1] = r.id, r.final
+    else
+      keep[#keep + 1] = r
+    end
+  end
+  if #ids == 0 then return end
+  self.retries = keep
+  for _, row in ipairs(query(self.db, RETRY_SQL, self.id, ids, finals, self.lease)) do
+    local run = { id = row.id, name = row.job, occurrence = row.occurrence, attempt = row.attempt,
+                  trigger = row.trigger, due = row.due }
+    self.live[run.id] = run
+    self:schedule_start(run, now)
+  end
+end
+
+local HEARTBEAT_SQL = [[
+update job_runs set lease_expires_at = now() + make_interval(secs => $2)
+ where runner_id = $1 and status in ('claimed', 'running', 'retry')]]
+
+-- Takes over expired rows of jobs this runner has (see the header).
+local RECOVER_SQL = [[
+with expired as (
+  select id, status, retry_at from job_runs
+   where status in ('claimed', 'running', 'retry') and lease_expires_at < now()
+     and job = any($2::text[])
+   order by lease_expires_at
+   limit 100
+   for update skip locked
+), took as (
+  update job_runs r set runner_id = $1, lease_expires_at = now() + make_interval(secs => $3)
+    from expired e
+   where r.id = e.id and e.status = 'claimed'
+  returning r.id, r.job, r.occurrence, r.trigger, r.attempt, r.scheduled_for, now() as start_at
+), closed as (
+  update job_runs r
+     set status = case e.status when 'running' then 'lost' else 'failed' end,
+         finished_at = coalesce(r.finished_at, now()), retry_at = null,
+         error = coalesce(r.error, format('runner %s stopped renewing its lease', r.runner_id))
+    from expired e
+   where r.id = e.id and e.status <> 'claimed'
+  returning r.job, r.occurrence, r.trigger, r.scheduled_for, r.attempt,
+            e.status = 'running' as lost, greatest(e.retry_at, now()) as start_at
+), next as (
+  insert into job_runs (job, occurrence, trigger, scheduled_for, attempt, status, runner_id, lease_expires_at)
+  select c.job, c.occurrence, c.trigger, c.scheduled_for, c.attempt + 1, 'claimed', $1,
+         now() + make_interval(secs => $3)
+    from closed c join unnest($2::text[], $4::int[]) as j(name, max_attempts) on j.name = c.job
+   where c.attempt < j.max_attempts + (case when c.lost then 1 else 0 end)
+  on conflict (job, occurrence, attempt) do nothing
+  returning id, job, occurrence, trigger, attempt, scheduled_for
+)
+select t.id, t.job, t.occurrence, t.trigger, t.attempt,
+       extract(epoch from t.scheduled_for)::float8 as due, extract(epoch from t.start_at)::float8 as start_at
+  from took t
+union all
+select n.id, n.job, n.occurrence, n.trigger, n.attempt,
+       extract(epoch from n.scheduled_for)::float8,
+       extract(epoch from (select max(c.start_at) from closed c
+                            where c.job = n.job and c.occurrence = n.occurrence))::float8
+  from next n]]
+
+function Runner:heartbeat()
+  query(self.db, HEARTBEAT_SQL, self.id, self.lease)
+  if self.stopping then return end
+  if not self.job_arrays then       -- rebuilt only when the jobs change: 10,000 names cost
+    local names, max_attempts = {}, {}
+    for name, job in pairs(self.jobs) do
+      names[#names + 1] = name
+      max_attempts[#max_attempts + 1] = job.retries + 1
+    end
+    self.job_arrays = { names, max_attempts }
+  end
+  local names, max_attempts = self.job_arrays[1], self.job_arrays[2]
+  if #names == 0 then return end
+  for _, row in ipairs(query(self.db, RECOVER_SQL, self.id, names, self.lease, max_attempts)) do
+    local run = { id = row.id, name = row.job, occurrence = row.occurrence, attempt = row.attempt,
+                  trigger = row.trigger, due = row.due }
+    self.live[run.id] = run
+    log("job %s: took over %s (attempt %d) from a runner that stopped renewing its lease",
+        run.name, run.occurrence, run.attempt)
+    self:schedule_start(run, row.start_at)
+  end
+end
+
+local LAST_SQL = [[
+select job, extract(epoch from max(scheduled_for))::float8 as last
+  from job_runs
+ where job = any($1::text[]) and trigger in ('schedule', 'catchup')
+ group by job]]
+
+--- After a (re)connection: the schedule restarts from now, and each job that missed
+--- occurrences meanwhile runs once, for the latest of them.
+function Runner:catch_up()
+  local now = sched.now()
+  self.heap = {}
+  local names = {}
+  for name, job in pairs(self.jobs) do
+    if job.cron then
+      names[#names + 1] = name
+      local due = jobs.next_time(job, now)
+      if due then heap_push(self.heap, { due = due, name = name, gen = job.gen }) end
+    end
+  end
+  if #names == 0 then return end
+  local batch = {}
+  for _, row in ipairs(query(self.db, LAST_SQL, names)) do
+    local job = self.jobs[row.job]
+    if job and job.catchup then
+      local t, latest, steps = row.last, nil, 0
+      while true do
+        local nxt = jobs.next_time(job, t)
+        if not nxt or nxt > now then break end
+        latest, t, steps = nxt, nxt, steps + 1
+        if steps > 100000 then break end
+      end
+      if latest then
+        batch[#batch + 1] = { name = job.name, occurrence = jobs.utc(latest), trigger = "catchup", due = latest }
+      end
+    end
+  end
+  if #batch > 0 then
+    for _, run in ipairs(self:claim(batch)) do
+      log("job %s: catching up once for %s (missed while no runner was up)", run.name, run.occurrence)
+      self:schedule_start(run, now)
+    end
+  end
+end
+
+--- Gives up claims nobody has started, so other runners take them at once.
+function Runner:release()
+  query(self.db, [[update job_runs set lease_expires_at = now() - interval '1 second'
+                    where runner_id = $1 and status in ('claimed', 'retry')]], self.id)
+end
+
+function Runner:next_wake()
+  local wake = self.next_heartbeat
+  if self.stopping then return math.min(wake, sched.now() + 0.05) end
+  if self.heap[1] and self.inflight < self.capacity then
+    wake = math.min(wake, self.heap[1].due - self.lookahead)
+  end
+  for _, r in ipairs(self.retries) do wake = math.min(wake, r.at) end
+  return wake
+end
+
+function Runner:cycle()
+  self:flush_writes()
+  if sched.now() >= self.next_heartbeat then   -- also while stopping: running jobs keep their leases
+    self:heartbeat()
+    self.next_heartbeat = sched.now() + self.lease / 3
+  end
+  if self.stopping then
+    if self.inflight == 0 or sched.now() >= self.stop_deadline then
+      self:interrupt_all()
+      self:flush_writes()
+      self:release()
+      return "done"
+    end
+  else
+    self:claim_retries()
+    self:claim_queued()
+    self:claim_due()
+  end
+  if self.nwrites == 0 and #self.claims == 0 then
+    -- Always through the loop, even when something is already due: other tasks get their turn.
+    self.sleeping = true
+    sched.suspend(math.max(0, self:next_wake() - sched.now()))
+    self.sleeping = false
+  end
+end
+
+function Runner:drop_db(err)
+  if self.db then
+    pcall(self.db.close, self.db)
+    self.db = nil
+  end
+  -- idle job connections went with the server too: the next runs connect afresh
+  for _, db in ipairs(self.pool) do pcall(db.close, db) end
+  self.nconnections = self.nconnections - #self.pool
+  self.pool = {}
+  log("lost the database connection: %s", first_line(message_of(err)))
+end
+
+--- The control task: connect (with backoff), then cycle until stopped.
+function Runner:control_loop()
+  local backoff = 0.25
+  while true do
+    if not self.db then
+      local db, err = enigma.db.connect(self.url)
+      if not db then
+        if self.stopping then
+          log("stopping without recording %d run(s): the database is unavailable", self.nwrites)
+          break
+        end
+        log("database unavailable (%s); retrying in %.2fs", first_line(err), backoff)
+        sched.sleep(backoff)
+        backoff = math.min(backoff * 2, 5)
+      else
+        self.db = db
+        if self.connected_once then log("reconnected to the database") end
+        self.connected_once = true
+        backoff = 0.25
+        self.next_heartbeat = 0
+        local ok, cerr = pcall(self.catch_up, self)
+        if not ok then self:drop_db(cerr) end
+      end
+    else
+      local ok, res = pcall(self.cycle, self)
+      if ok and res == "done" then break end
+      if not ok then
+        if is_connection_error(res) then
+          self:drop_db(res)
+        else
+          log("runner error: %s", message_of(res))
+          sched.sleep(1)
+        end
+      end
+    end
+  end
+  self:shutdown()
+end
+
+-- --- runs --------------------------------------------------------------------------------
+
+function Runner:schedule_start(run, at)
+  -- +1 ms: the loop's clock counts whole milliseconds, and a run must not start early
+  local delay = at - sched.now() + 0.001
+  if delay <= 0.001 then return self:start(run) end
+  local group = self.starts[at]
+  if not group then
+    group = {}
+    self.starts[at] = group
+    sched.timer(delay, 0, function()
+      self.starts[at] = nil
+      for _, r in ipairs(group) do self:start(r) end
+    end)
+  end
+  group[#group + 1] = run
+end
+
+--- Writes the end of a run that never started (skipped, or its job is gone).
+function Runner:record(run, status, err)
+  self.live[run.id] = nil
+  self:write(run.id, { status = status, finished_at = sched.now(), error = err })
+  if not self.quiet then log("job %s %s: %s", run.name, status, err) end
+  if run.on_done then run.on_done(status, err) end
+end
+
+function Runner:start(run)
+  if self.stopping then return end         -- left claimed: released when the runner stops
+  local job = self.jobs[run.name]
+  if not job then return self:record(run, "skipped", "the job file was removed") end
+  local st = self:job_state(run.name)
+  if st.inflight > 0 or run.busy then
+    if job.overlap == "skip" then
+      return self:record(run, "skipped", "the previous run was still running (overlap = skip)")
+    elseif job.overlap == "queue" and st.inflight > 0 then
+      st.queue[#st.queue + 1] = run
+      return
+    end
+  end
+  self:execute(job, run)
+end
+
+function Runner:context(run)
+  local ctx = {
+    job = run.name, attempt = run.attempt, trigger = run.trigger, occurrence = run.occurrence,
+    scheduled_for = run.due, event = run.event, runner_id = self.id, version = run.job.version,
+  }
+  function ctx.log(fmt, ...)
+    log("job %s: %s", run.name, select("#", ...) > 0 and fmt:format(...) or tostring(fmt))
+  end
+  return setmetatable(ctx, { __index = function(t, k)
+    if k ~= "db" then return nil end
+    local db = self:acquire_db()
+    run.db = db
+    rawset(t, "db", db)
+    return db
+  end })
+end
+
+--- A job connection: an idle one, a new one while fewer than `connections` are open, or
+--- the next one released (the run waits; the database's max_connections is shared by all).
+function Runner:acquire_db()
+  while true do
+    local db = table.remove(self.pool)
+    if db then return db end
+    if self.nconnections < self.connections then
+      self.nconnections = self.nconnections + 1
+      local err
+      db, err = enigma.db.connect(self.url)
+      if db then return db end
+      self.nconnections = self.nconnections - 1
+      error("cannot connect to the database: " .. tostring(err), 0)
+    end
+    local me = sched.current()
+    self.conn_waiters[#self.conn_waiters + 1] = me
+    sched.suspend()
+  end
+end
+
+function Runner:release_db(run, discard)
+  local db = run.db
+  run.db = nil
+  if not db then return end
+  local ok, busy = pcall(db.in_transaction, db)
+  if discard or not ok or busy or #self.pool >= POOL_IDLE then
+    if discard then pcall(db.cancel, db) end
+    pcall(db.close, db)
+    self.nconnections = self.nconnections - 1
+  else
+    self.pool[#self.pool + 1] = db
+  end
+  repeat                           -- a waiter timed out meanwhile is dead: wake the next
+    local waiter = table.remove(self.conn_waiters, 1)
+  until not waiter or waiter:wake()
+end
+
+function Runner:execute(job, run)
+  local st = self:job_state(run.name)
+  st.inflight = st.inflight + 1
+  self.inflight = self.inflight + 1
+  run.job = job
+  run.task = sched.spawn(function()
+    run.started_at = sched.now()
+    self:write(run.id, { status = "running", started_at = run.started_at, version = job.version })
+    sched.current():deadline(job.timeout)
+    run.timer = sched.timer(job.timeout, 0, function() self:time_out(run) end)
+    local ok, err = xpcall(job.run, debug.traceback, self:context(run))
+    if run.done then return end
+    run.timer:stop()
+    if ok then
+      self:finish(run, "succeeded")
+    elseif sched.now() - run.started_at >= job.timeout then
+      self:finish(run, "timeout", ("timed out after %gs\n%s"):format(job.timeout, message_of(err)))
+    else
+      self:finish(run, "failed", message_of(err))
+    end
+  end)
+end
+
+function Runner:time_out(run)
+  if run.done then return end
+  run.task:cancel()
+  self:finish(run, "timeout", ("timed out after %gs (while waiting)"):format(run.job.timeout))
+end
+
+function Runner:finish(run, status, err)
+  run.done = true
+  if run.timer then run.timer:stop() end
+  local job, now = run.job, sched.now()
+  local fields = { status = status, finished_at = now, error = err }
+  local note = ""
+  if (status == "failed" or status == "timeout") and run.attempt <= job.retries
+     and run.trigger ~= "manual" and not self.stopping then
+    fields.status = "retry"
+    fields.retry_at = now + job.backoff * 2 ^ (run.attempt - 1)
+    self.retries[#self.retries + 1] = { id = run.id, at = fields.retry_at, final = status }
+    note = (", retry at %s"):format(jobs.utc(fields.retry_at, true))
+  end
+  self:write(run.id, fields)
+  self.live[run.id] = nil
+  self:release_db(run, status ~= "succeeded")
+  local st = self:job_state(run.name)
+  st.inflight = st.inflight - 1
+  self.inflight = self.inflight - 1
+  if not self.quiet or status ~= "succeeded" then
+    log("job %s %s in %.1f ms (%s, attempt %d%s)%s", run.name, status, (now - run.started_at) * 1000,
+        run.trigger == "manual" and "manual" or run.trigger .. " " .. run.occurrence, run.attempt, note,
+        err and (": " .. first_line(err)) or "")
+  end
+  if run.on_done then run.on_done(status, err) end
+  local queued = table.remove(st.queue, 1)
+  if queued then self:start(queued) end
+  if self.stopping and self.inflight == 0 then self:poke() end
+end
+
+--- What is still running when the grace period ends is stopped and recorded as interrupted.
+function Runner:interrupt_all()
+  for _, run in pairs(self.live) do
+    if run.task and not run.done then
+      run.task:cancel()
+      self:finish(run, "interrupted", ("the runner stopped (%s) before the run finished")
+                  :format(self.stop_signal or "stop"))
+    end
+  end
+end
+
+-- --- events: enigma.serve.runner_events adds on_event, channels, listen_loop, restart_listener --
+
+require("enigma.serve.runner_events")(Runner, runner)
+
+-- --- serving -----------------------------------------------------------------------------
+
+function Runner:stop(signame)
+  if self.stopping then return end
+  self.stopping = true
+  self.stop_signal = signame
+  self.stop_deadline = sched.now() + self.grace
+  log("%s: stopping; %d run(s) in flight get %gs to finish", signame, self.inflight, self.grace)
+  if self.watcher then self.watcher:stop() end
+  if self.agents then self.agents:stop() end
+  self:poke()
+end
+
+function Runner:shutdown()
+  if self.listener then self.listener:cancel() end
+  if self.listen_db then pcall(self.listen_db.close, self.listen_db) end
+  for _, db in ipairs(self.pool) do pcall(db.close, db) end
+  self.pool = {}
+  if self.db then pcall(self.db.close, self.db) end
+  self.db = nil
+  for _, h in ipairs(self.signals or {}) do h:stop() end
+  if self.agents then self.agents:join() end
+  self.finished = true
+  sched.stop()
+end
+
+function Runner:serve()
+  collectgarbage("generational")   -- many short-lived runs: shorter collector pauses
+  local n, err = self:load_all()
+  if not n then return nil, err end
+  self.watcher = assert(sched.watch(self.dir, function(filename) self:changed(filename) end))
+  self.signals = {
+    sched.signal("SIGINT", function() self:stop("SIGINT") end),
+    sched.signal("SIGTERM", function() self:stop("SIGTERM") end),
+  }
+  log("runner %s: %d job(s) from %s (lease %gs, grace %gs)", self.id, n, self.dir, self.lease, self.grace)
+  self.started = true
+  self.control = sched.spawn(function() self:control_loop() end)
+  self:restart_listener()
+  if self.agents then
+    local na, aerr = self.agents:start()
+    if not na then log("agents: %s; no agents run", first_line(aerr)) self.agents = nil end
+  end
+  sched.run()
+  return true
+end
+
+--- Runs one job now (trigger 'manual'), recorded like any run. Returns its status and error.
+function Runner:run_now(name)
+  local path = self.dir .. "/" .. name .. ".lua"
+  local job, err = jobs.load(path, name)
+  if not job then return nil, err end
+  self.jobs[name] = job
+  local result
+  local host, pid = sched.identity()
+  self.control = sched.spawn(function()
+    local ok, err2 = pcall(function()
+      local db, cerr = enigma.db.connect(self.url)
+      if not db then error(cerr, 0) end
+      self.db = db
+      local now = sched.now()
+      local occurrence = ("manual:%s:%d:%s"):format(host, pid, jobs.utc(now, true))
+      local won = self:claim({ { name = name, occurrence = occurrence, trigger = "manual", due = now,
+                                on_done = function(status, e) result = { status, e } end } })
+      self:execute(job, won[1])
+      while not result do
+        self.sleeping = true
+        sched.suspend(1)
+      end
+      self.sleeping = false
+      self:flush_writes()
+    end)
+    if not ok then result = { "failed", "cannot run it: " .. message_of(err2) } end
+    if self.db then self.db:close() end
+    self.db = nil
+    for _, c in ipairs(self.pool) do c:close() end
+    sched.stop()
+  end)
+  sched.run()
+  return result[1], result[2]
+end
+
+return runner

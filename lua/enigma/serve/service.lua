@@ -1,0 +1,107 @@
+--- enigma.serve.service: what the long-running commands share -- the job runner and the agent ticker
+-- of `enigma serve`, and their command lines: log lines, database errors, option errors and
+-- aligned tables.
+local enigma = require "enigma"
+local jobs = require "enigma.serve.jobs"
+
+local service = {}
+
+function service.first_line(s)
+  return tostring(s or ""):match("^[^\n]*")
+end
+
+--- One log line on stdout, stamped with the UTC time to the millisecond.
+function service.log(fmt, ...)
+  io.stdout:write(jobs.utc(enigma.sched.now(), true), " ", fmt:format(...), "\n")
+  io.stdout:flush()
+end
+
+--- Runs a statement; a failure raises { message, code } (a lost connection has code 08xxx).
+function service.query(db, sql, ...)
+  local rows, msg, code = db:query(sql, ...)
+  if not rows then error({ message = msg, code = code }, 0) end
+  return rows
+end
+
+function service.is_connection_error(err)
+  if type(err) == "table" then
+    return err.code == nil or tostring(err.code):sub(1, 2) == "08" or tostring(err.code) == "57P01"
+  end
+  return tostring(err):find("closed database connection", 1, true) ~= nil
+end
+
+function service.message_of(err)
+  if type(err) == "table" then return tostring(err.message) end
+  return tostring(err)
+end
+
+--- Prints "enigma: <message>" and the --help hint on stderr; returns the usage exit status, 2.
+function service.usage_error(command, fmt, ...)
+  io.stderr:write("enigma: ", fmt:format(...), "\nRun `enigma ", command, " --help` for usage.\n")
+  return 2
+end
+
+--- Parses command-line arguments against `known`: option name (without "--") -> { key = the
+--- field it sets, kind = "flag" (sets `value`, default true), "string" or "number" (positive) }.
+--- -h/--help sets opts.help. Returns opts and the positional arguments, or nil and a message.
+function service.parse_options(args, known)
+  local opts, rest, i = {}, {}, 1
+  while i <= #args do
+    local a = args[i]
+    local o = known[a:match("^%-%-([%w-]+)$") or ""]
+    if a == "-h" or a == "--help" then
+      opts.help = true
+    elseif o and o.kind == "flag" then
+      if o.value == nil then opts[o.key] = true else opts[o.key] = o.value end
+    elseif o then
+      local name, v = a:sub(3), args[i + 1]
+      if not v then return nil, ("option --%s needs a value"):format(name) end
+      if o.kind == "number" then
+        local n = tonumber(v)
+        if not n or n <= 0 then return nil, ("--%s: '%s' is not a positive number"):format(name, v) end
+        v = n
+      end
+      opts[o.key] = v
+      i = i + 1
+    elseif a:sub(1, 1) == "-" then
+      return nil, ("unknown option '%s'"):format(a)
+    else
+      rest[#rest + 1] = a
+    end
+    i = i + 1
+  end
+  return opts, rest
+end
+
+--- A watched script file changed: waits a moment for its writer (one wait per name at a
+--- time, kept in owner.reloading), then returns its name, its path in dir and whether it still
+--- exists. Returns nil when `filename` is not a script (name_of gives nil) or a wait for it
+--- is already running.
+function service.settle(owner, dir, filename, name_of)
+  local name = name_of(filename or "")
+  if not name then return nil end
+  owner.reloading = owner.reloading or {}
+  if owner.reloading[name] then return nil end
+  owner.reloading[name] = true
+  enigma.sched.sleep(0.02)
+  owner.reloading[name] = nil
+  local path = dir .. "/" .. name .. ".lua"
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return name, path, f ~= nil
+end
+
+--- Prints rows of strings as columns aligned on the widest cell (the first row: headers).
+function service.print_table(rows)
+  local widths = {}
+  for _, row in ipairs(rows) do
+    for i, cell in ipairs(row) do widths[i] = math.max(widths[i] or 0, #cell) end
+  end
+  for _, row in ipairs(rows) do
+    local cells = {}
+    for i, cell in ipairs(row) do cells[i] = i < #row and cell .. (" "):rep(widths[i] - #cell) or cell end
+    print(table.concat(cells, "  "))
+  end
+end
+
+return service

@@ -1,0 +1,341 @@
+--- enigma.serve.strategies: agent strategy scripts, and one tick of one activation.
+--
+-- A strategy is scripts/agents/<agent_type>.lua returning
+--   { interval = seconds, limits = { instructions =, memory = bytes, time = seconds },
+--     description = "...", tick = function(ctx, activation) ... end }
+--
+-- Each file is compiled and run in a sandbox of its own (enigma.sandbox): a separate Lua state
+-- with allow-listed globals, where each tick is a run with an instruction budget, a memory cap
+-- and a wall-clock limit (limits, capped by MAX; LIMITS when absent). Values cross into the
+-- sandbox as plain data: numbers, strings, booleans and tables (SQL NULL is nil).
+--
+-- What a tick may do, all through ctx:
+--   ctx.state                    a table kept per activation (JSON, at most STATE_MAX bytes),
+--                                saved after each successful tick; survives reloads and restarts
+--   ctx.now                      Unix seconds when the tick started
+--   ctx.log(...)                 one log line (values joined by spaces)
+--   ctx.pools()                  pool_statistics rows; each has `pool` = "<pool_type>:<chain_id>",
+--                                turnover_24h (volume_24h / total_pool_size) and
+--                                implied_eth_price ((total - stablecoins - other) / eth)
+--   ctx.portfolio()              the user's user_portfolios row, or nil
+--   ctx.activations()            the user's activations: id, agent_type, status,
+--                                current_allocation, total_profit
+--   ctx.recent([n])              this activation's last n (<= 100) agent transactions
+--   ctx.propose{ type =, amount =, pool =, token =, note = }
+--                                an action: a pending transactions row once the tick succeeds.
+--                                type: rebalance, yield_harvest, stealth_generation or
+--                                token_transfer; amount >= 0 (USD unless token says otherwise);
+--                                pool, if given, must exist
+--   ctx.allocate(usd)            sets the activation's current_allocation
+--   ctx.pause(activation_id, reason)   pauses one of the same user's active activations
+-- An invalid call (a negative amount, an unknown pool, more than allocation_limits'
+-- max_allocation_usd in one tick) stops the tick with an error naming it, and nothing of the
+-- tick is written. A tick that fails or breaks a limit leaves state and allocation as they were.
+local enigma = require "enigma"
+local sandbox = require "enigma.sandbox"
+local json = require "enigma.json"
+
+local M = {}
+
+M.TYPES = {
+  yield_optimizer_pro = true, privacy_sentinel = true, risk_shield = true,
+  arbitrage_hunter = true, liquidity_manager = true, strategy_bot = true,
+}
+M.LIMITS = { instructions = 10000000, memory = 8 << 20, time = 2 }   -- per tick, by default
+M.MAX = { instructions = 100000000, memory = 64 << 20, time = 30 }  -- what a strategy may ask
+M.BOX_MEMORY = 128 << 20          -- one strategy's whole state: its module and running ticks
+M.STATE_MAX = 64 * 1024
+M.ACTIONS = { rebalance = true, yield_harvest = true, stealth_generation = true, token_transfer = true }
+M.MOVES = { rebalance = true, token_transfer = true }   -- count against max_allocation_usd
+local USD = { USD = true, USDC = true, USDT = true, DAI = true }
+local MAX_LOGS, MAX_PROPOSALS = 20, 50
+
+local OPS = { "log", "propose", "allocate", "pause", "pools", "portfolio", "activations", "recent" }
+local op_values = {}
+for _, name in ipairs(OPS) do op_values[name] = sandbox.op(name) end
+
+--- The agent type a file name stands for ("risk_shield.lua" -> "risk_shield"), or nil.
+function M.name_of(filename)
+  return filename:match("^([%w_]+)%.lua$")
+end
+
+local function check(def, path)
+  if type(def) ~= "table" then return nil, path .. ": the script must return a table" end
+  if def.tick ~= "function" and type(def.tick) ~= "function" then
+    return nil, path .. ": field 'tick' (a function) is required"
+  end
+  if math.type(def.interval) == nil or def.interval < 0.01 or def.interval > 7 * 86400 then
+    return nil, path .. ": field 'interval' must be a number of seconds between 0.01 and 604800"
+  end
+  if def.description ~= nil and type(def.description) ~= "string" then
+    return nil, path .. ": field 'description' must be a string"
+  end
+  if def.limits ~= nil and type(def.limits) ~= "table" then
+    return nil, path .. ": field 'limits' must be a table"
+  end
+  local limits = {}
+  for k, dflt in pairs(M.LIMITS) do
+    local v = def.limits and def.limits[k]
+    if v == nil then
+      limits[k] = dflt
+    elseif math.type(v) == nil or v <= 0 then
+      return nil, ("%s: limits.%s must be a positive number"):format(path, k)
+    elseif v > M.MAX[k] then
+      return nil, ("%s: limits.%s = %g is over the runner's maximum %g"):format(path, k, v, M.MAX[k])
+    else
+      limits[k] = v
+    end
+  end
+  for k in pairs(def.limits or {}) do
+    if M.LIMITS[k] == nil then return nil, ("%s: unknown limit '%s'"):format(path, tostring(k)) end
+  end
+  return limits
+end
+
+--- Compiles one strategy file: in a sandbox unless opts.sandbox == false (trusted code, in an
+--- environment of its own). Returns the strategy, or nil and a message naming the file.
+function M.load(path, name, opts)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local source = f:read("a")
+  f:close()
+  local s = {
+    name = name, path = path,
+    version = enigma.crypto.hex(enigma.crypto.keccak256(source)):sub(3, 14),
+  }
+  local def
+  if not opts or opts.sandbox ~= false then
+    s.box = sandbox.new{ memory = M.BOX_MEMORY }
+    local lerr, why
+    def, lerr, why = s.box:load(source, "@" .. path, M.LIMITS)
+    if not def then
+      s.box:close()
+      return nil, ("%s: %s%s"):format(path, lerr, why ~= "error" and (" (" .. why .. ")") or "")
+    end
+  else
+    local chunk, cerr = load(source, "@" .. path, "t", setmetatable({}, { __index = _G }))
+    if not chunk then return nil, cerr end
+    local ok, res = pcall(chunk)
+    if not ok then return nil, ("%s: %s"):format(path, tostring(res)) end
+    def = res
+  end
+  local limits, cerr = check(def, path)
+  if not limits then
+    if s.box then s.box:close() end
+    return nil, cerr
+  end
+  s.interval, s.limits, s.description = def.interval, limits, def.description
+  if not s.box then s.def = def end
+  return s
+end
+
+--- Every strategy file in dir: { agent_type = strategy }, plus { name = message } for those that
+--- failed. A file that names no agent type is a failure.
+function M.load_dir(dir, opts)
+  local names, err = enigma.sched.listdir(dir)
+  if not names then return nil, err end
+  table.sort(names)
+  local loaded, failed = {}, {}
+  for _, file in ipairs(names) do
+    local name = M.name_of(file)
+    if name then
+      local s, serr
+      if M.TYPES[name] then
+        s, serr = M.load(dir .. "/" .. file, name, opts)
+      else
+        serr = ("%s/%s: '%s' is not an agent type"):format(dir, file, name)
+      end
+      if s then loaded[name] = s else failed[name] = serr end
+    end
+  end
+  return loaded, failed
+end
+
+function M.close(s)
+  if s.box then s.box:close() end
+end
+
+-- --- one tick ----------------------------------------------------------------------------
+
+local function fail(fmt, ...)
+  error(fmt:format(...), 0)
+end
+
+local function amount_of(v, what)
+  if math.type(v) == nil then fail("%s must be a number, not %s", what, type(v)) end
+  if v ~= v or v == math.huge or v == -math.huge then fail("%s must be finite", what) end
+  if v < 0 then fail("%s must not be negative (got %s)", what, v) end
+  return v
+end
+
+local function limit_of(activation)
+  local limits = activation.allocation_limits
+  local v = type(limits) == "table" and limits.max_allocation_usd
+  return math.type(v) and v or nil
+end
+
+-- The host side of each ctx function; `t` is the tick in progress.
+local handlers = {}
+
+function handlers.log(t, ...)
+  if #t.logs >= MAX_LOGS then return end
+  local parts = {}
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    parts[i] = type(v) == "table" and json.encode(v) or tostring(v)
+  end
+  t.logs[#t.logs + 1] = table.concat(parts, " "):sub(1, 500)
+end
+
+function handlers.pools(t)
+  return t.host.pools()
+end
+
+function handlers.portfolio(t)
+  return t.host.portfolio(t.activation)
+end
+
+function handlers.activations(t)
+  return t.host.activations(t.activation)
+end
+
+function handlers.recent(t, n)
+  n = n == nil and 10 or n
+  if math.type(n) ~= "integer" or n < 1 or n > 100 then fail("ctx.recent: n must be an integer from 1 to 100") end
+  return t.host.recent(t.activation, n)
+end
+
+function handlers.propose(t, p)
+  if type(p) ~= "table" then fail("ctx.propose: expected a table, got %s", type(p)) end
+  if #t.proposals >= MAX_PROPOSALS then fail("ctx.propose: more than %d actions in one tick", MAX_PROPOSALS) end
+  local kind = p.type
+  if not M.ACTIONS[kind] then
+    fail("ctx.propose: type must be rebalance, yield_harvest, stealth_generation or token_transfer, not %s",
+         tostring(kind))
+  end
+  local amount = amount_of(p.amount == nil and 0 or p.amount, "ctx.propose: amount")
+  local token = p.token == nil and "USDC" or p.token
+  if type(token) ~= "string" or not token:match("^[%w.]+$") or #token > 20 then
+    fail("ctx.propose: token must be a symbol such as USDC or ETH")
+  end
+  local pool = p.pool
+  if pool ~= nil then
+    if type(pool) ~= "string" then fail("ctx.propose: pool must be a string such as \"main:1\"") end
+    local known = false
+    for _, row in ipairs(t.host.pools()) do
+      if row.pool == pool then known = true break end
+    end
+    if not known then fail("ctx.propose: unknown pool '%s'", pool) end
+  end
+  local note = p.note
+  if note ~= nil and type(note) ~= "string" then fail("ctx.propose: note must be a string") end
+  local limit = limit_of(t.activation)
+  if limit and M.MOVES[kind] then
+    t.moved = t.moved + amount
+    if t.moved > limit then
+      fail("ctx.propose: %s of %s USD goes over the allocation limit (max_allocation_usd %s, %s this tick)",
+           kind, amount, limit, t.moved)
+    end
+  end
+  t.proposals[#t.proposals + 1] = {
+    tx_type = kind, amount = amount, token = token:upper(), pool = pool,
+    note = note and note:sub(1, 200) or nil,
+    usd_value = USD[token:upper()] and amount or nil,
+  }
+  return #t.proposals
+end
+
+function handlers.allocate(t, usd)
+  usd = amount_of(usd, "ctx.allocate: the allocation")
+  local limit = limit_of(t.activation)
+  if limit and usd > limit then
+    fail("ctx.allocate: %s USD is over the allocation limit (max_allocation_usd %s)", usd, limit)
+  end
+  t.allocation = usd
+end
+
+function handlers.pause(t, id, reason)
+  if type(id) ~= "string" then fail("ctx.pause: expected an activation id") end
+  if reason ~= nil and type(reason) ~= "string" then fail("ctx.pause: reason must be a string") end
+  for _, a in ipairs(t.host.activations(t.activation)) do
+    if a.id == id then
+      if a.status ~= "active" then fail("ctx.pause: activation %s is %s, not active", id, a.status) end
+      t.pauses[#t.pauses + 1] = { id = id, reason = (reason or "paused by " .. t.activation.agent_type):sub(1, 200) }
+      return true
+    end
+  end
+  fail("ctx.pause: %s is not an activation of this user", id)
+end
+
+local function dispatch(t, op, ...)
+  local h = handlers[op]
+  if not h then fail("unknown ctx function '%s'", tostring(op)) end
+  return h(t, ...)
+end
+
+local function check_state(state)
+  if type(state) ~= "table" then return nil, "ctx.state must be a table, not " .. type(state) end
+  local ok, text = pcall(json.encode, state)
+  if not ok then return nil, "ctx.state cannot be kept as JSON: " .. tostring(text) end
+  if #text > M.STATE_MAX then
+    return nil, ("ctx.state is %d bytes of JSON, more than %d"):format(#text, M.STATE_MAX)
+  end
+  return text
+end
+
+--- Runs one tick of strategy s for `activation` (plain data) with `state`. `host` answers the
+--- data functions: pools(), portfolio(activation), activations(activation),
+--- recent(activation, n), now(). Runs in the current task: a host function may yield.
+--- Returns the outcome:
+---   ok, error, reason ("error", "instruction limit", "memory limit", "time limit"),
+---   state (table) and state_json, allocation, proposals, pauses, logs, ms, instructions
+--- A failed tick has no proposals, pauses, allocation or state.
+function M.tick(s, activation, host, state)
+  local started = enigma.monotime()
+  local t = { host = host, activation = activation, proposals = {}, pauses = {}, logs = {}, moved = 0 }
+  local out = { logs = t.logs }
+  local ctx = { state = state or {}, now = host.now and host.now() or os.time() }
+  if s.box then
+    for name, v in pairs(op_values) do ctx[name] = v end
+    local run = s.box:start("tick", s.limits, ctx, activation)
+    local r = table.pack(run:resume())
+    while r[1] == "request" do
+      local ok, res = pcall(function(...) return table.pack(dispatch(t, ...)) end, table.unpack(r, 2, r.n))
+      if not ok then
+        run:kill()
+        r = { nil, tostring(res), "error" }
+        break
+      end
+      r = table.pack(run:resume(table.unpack(res, 1, res.n)))
+    end
+    if r[1] == "done" then
+      local ok, st = pcall(run.arg, run, 1, "state")
+      if ok then out.ok, out.state = true, st else out.error, out.reason = "ctx.state: " .. tostring(st), "error" end
+    else
+      out.error, out.reason = r[2], r[3]
+    end
+    out.instructions = run:used()
+    run:close()
+  else
+    for _, name in ipairs(OPS) do ctx[name] = function(...) return dispatch(t, name, ...) end end
+    local ok, err = xpcall(s.def.tick, debug.traceback, ctx, activation)
+    if ok then out.ok, out.state = true, ctx.state else out.error, out.reason = tostring(err), "error" end
+  end
+  if out.ok then
+    local text, serr = check_state(out.state)
+    if text then
+      out.state_json = text
+    else
+      out.ok, out.error, out.reason, out.state = nil, serr, "error", nil
+    end
+  end
+  if out.ok then
+    out.proposals, out.pauses, out.allocation = t.proposals, t.pauses, t.allocation
+  else
+    out.ok, out.proposals, out.pauses = false, {}, {}
+  end
+  out.ms = (enigma.monotime() - started) * 1000
+  return out
+end
+
+return M
