@@ -14,7 +14,7 @@
 local enigma = require "enigma"
 local format = require "enigma.format"
 
-local report = { dir = "scripts/reports" }
+local report = { dir = require("enigma").paths.scripts .. "/reports" }
 
 local function sections_of(result)
   if result[1] and result[1].rows then return result end

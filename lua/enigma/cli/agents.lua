@@ -11,7 +11,7 @@ local AGENTS_USAGE = [[
 usage: enigma agents list [--agents DIR] [--all]
        enigma agents tick ACTIVATION_ID [--agents DIR] [--no-sandbox]
 
-  list   the strategies in DIR (default scripts/agents), then the activations: status,
+  list   the strategies in DIR (default: the shipped scripts/agents), then the activations: status,
          executions, consecutive failures, last tick, next tick and last error
          (the first 50; --all for every one)
   tick   runs one tick of the activation now, recorded like any tick, and prints the
@@ -40,7 +40,7 @@ local OPTIONS = {
 
 local function parse(args)
   local opts, rest = service.parse_options(args, OPTIONS)
-  if opts then opts.dir = opts.dir or os.getenv("ENIGMA_AGENTS_DIR") or "scripts/agents" end
+  if opts then opts.dir = opts.dir or os.getenv("ENIGMA_AGENTS_DIR") or enigma.paths.scripts .. "/agents" end
   return opts, rest
 end
 

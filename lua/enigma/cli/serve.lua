@@ -18,13 +18,13 @@ per run, and ticks every active agent activation with its strategy from scripts/
 SIGINT or SIGTERM. Any number of runners may share one database: each occurrence runs exactly
 once, each tick on one runner. Job and strategy files are reloaded when they change.
 
-  --jobs DIR         the job files (default: $ENIGMA_JOBS_DIR, else scripts/jobs)
+  --jobs DIR         the job files (default: $ENIGMA_JOBS_DIR, else the shipped scripts/jobs)
   --id NAME          this runner's name in job_runs (default: HOST:PID)
   --lease SECONDS    how long a claim outlives a runner that stopped renewing it (default 30)
   --grace SECONDS    how long running jobs get to finish after SIGINT/SIGTERM (default 10)
   --lookahead SECONDS  how early occurrences are claimed (default 0.5)
   --connections N    job database connections open at once; more runs wait (default 8)
-  --agents DIR       the agent strategies (default: $ENIGMA_AGENTS_DIR, else scripts/agents)
+  --agents DIR       the agent strategies (default: $ENIGMA_AGENTS_DIR, else the shipped scripts/agents)
   --no-agents        run the jobs only
   --no-sandbox       run strategies as trusted code: no sandbox, no limits (for measuring it)
   --max-failures N   consecutive failed ticks that put an activation in 'error' (default 3)
@@ -54,8 +54,8 @@ local OPTIONS = {
 local function parse(args)
   local opts, rest = service.parse_options(args, OPTIONS)
   if not opts then return nil, rest end
-  opts.dir = opts.dir or os.getenv("ENIGMA_JOBS_DIR") or "scripts/jobs"
-  opts.agents_dir = opts.agents_dir or os.getenv("ENIGMA_AGENTS_DIR") or "scripts/agents"
+  opts.dir = opts.dir or os.getenv("ENIGMA_JOBS_DIR") or enigma.paths.scripts .. "/jobs"
+  opts.agents_dir = opts.agents_dir or os.getenv("ENIGMA_AGENTS_DIR") or enigma.paths.scripts .. "/agents"
   return opts, rest
 end
 

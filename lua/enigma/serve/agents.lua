@@ -203,7 +203,7 @@ update ai_agents a
 --- opts: dir (scripts/agents), url, sandbox (default true), max_failures (3), quiet.
 function agents.new(opts)
   return setmetatable({
-    dir = opts.agents_dir or opts.dir or "scripts/agents",
+    dir = opts.agents_dir or opts.dir or enigma.paths.scripts .. "/agents",
     url = opts.url,
     sandbox = opts.sandbox ~= false,
     max_failures = opts.max_failures or 3,

@@ -69,7 +69,7 @@ end
 function runner.new(opts)
   local host, pid = sched.identity()
   local self = setmetatable({
-    dir = opts.dir or "scripts/jobs",
+    dir = opts.dir or enigma.paths.scripts .. "/jobs",
     id = opts.id or ("%s:%d"):format(host, pid),
     url = opts.url,
     lease = opts.lease or 30,
