@@ -13,18 +13,24 @@
 
 struct enigma_error;
 
+/* What enigma.so exports. The bindings and the core are compiled with
+ * -fvisibility=hidden, so the module's only public names are its openers:
+ * luaopen_enigma for require "enigma", and luaopen_enigma_<module>, which
+ * Lua's all-in-one loader finds for require "enigma.<module>". */
+#define ENIGMA_EXPORT __attribute__((visibility("default")))
+
 /* Each module's opener; bindings/enigma.c assembles the package from them. */
-int luaopen_enigma(lua_State *L);
-int luaopen_enigma_db(lua_State *L);
-int luaopen_enigma_decimal(lua_State *L);
-int luaopen_enigma_json(lua_State *L);
-int luaopen_enigma_crypto(lua_State *L);
-int luaopen_enigma_crypto_stealth(lua_State *L);
-int luaopen_enigma_crypto_note(lua_State *L);
-int luaopen_enigma_crypto_seal(lua_State *L);
-int luaopen_enigma_crypto_keystore(lua_State *L);
-int luaopen_enigma_sched(lua_State *L);
-int luaopen_enigma_sandbox(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_db(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_decimal(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_json(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_crypto(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_crypto_stealth(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_crypto_note(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_crypto_seal(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_crypto_keystore(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_sched(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_sandbox(lua_State *L);
 
 /* Puts the package's Lua half (enigma_paths_get(ENIGMA_PATH_LUA)) first on
  * package.path, once. */

@@ -85,7 +85,7 @@ static void add_module(lua_State *L, const char *name, const char *field, lua_CF
     lua_setfield(L, -2, field);
 }
 
-int luaopen_enigma(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma(lua_State *L)
 {
     enigma_lua_package_path(L);
     lua_newtable(L);

@@ -353,7 +353,7 @@ static const luaL_Reg crypto_functions[] = {
     {NULL, NULL}
 };
 
-int luaopen_enigma_crypto(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_crypto(lua_State *L)
 {
     enigma_error err;
     if (enigma_crypto_init(&err) < 0)

@@ -71,7 +71,7 @@ static const luaL_Reg keystore_functions[] = {
     {NULL, NULL}
 };
 
-int luaopen_enigma_crypto_keystore(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_crypto_keystore(lua_State *L)
 {
     luaL_newlib(L, keystore_functions);
     return 1;

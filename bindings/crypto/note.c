@@ -175,7 +175,7 @@ static const luaL_Reg note_functions[] = {
     {NULL, NULL}
 };
 
-int luaopen_enigma_crypto_note(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_crypto_note(lua_State *L)
 {
     enigma_lua_guarded_metatable(L, NOTE_MT, note_tostring, note_methods);
 

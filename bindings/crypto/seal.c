@@ -187,7 +187,7 @@ static const luaL_Reg seal_functions[] = {
     {NULL, NULL}
 };
 
-int luaopen_enigma_crypto_seal(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_crypto_seal(lua_State *L)
 {
     enigma_lua_guarded_metatable(L, MASTER_MT, master_tostring, NULL);
 

@@ -255,7 +255,7 @@ static const luaL_Reg stealth_functions[] = {
     {NULL, NULL}
 };
 
-int luaopen_enigma_crypto_stealth(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_crypto_stealth(lua_State *L)
 {
     luaL_newlib(L, stealth_functions);
     return 1;

@@ -719,7 +719,7 @@ static const luaL_Reg db_functions[] = {
     {NULL, NULL}
 };
 
-int luaopen_enigma_db(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_db(lua_State *L)
 {
     luaL_newmetatable(L, ENIGMA_LUADB_CONN_MT);
     luaL_setfuncs(L, conn_meta, 0);

@@ -404,7 +404,7 @@ static void push_metatable(lua_State *L)
     }
 }
 
-int luaopen_enigma_decimal(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_decimal(lua_State *L)
 {
     luaL_newlib(L, decimal_functions);
     lua_createtable(L, 0, 1);

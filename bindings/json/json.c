@@ -181,7 +181,7 @@ static int json_encode(lua_State *L)
     return 1;
 }
 
-int luaopen_enigma_json(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_json(lua_State *L)
 {
     lua_newtable(L);
     lua_pushcfunction(L, json_encode);

@@ -529,7 +529,7 @@ static void metatable(lua_State *H, const char *name, const luaL_Reg *methods, l
     lua_pop(H, 1);
 }
 
-int luaopen_enigma_sandbox(lua_State *H)
+ENIGMA_EXPORT int luaopen_enigma_sandbox(lua_State *H)
 {
     metatable(H, BOX_MT, box_methods, box_close);
     metatable(H, RUN_MT, run_methods, run_close);

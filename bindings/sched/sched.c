@@ -763,7 +763,7 @@ static const luaL_Reg functions[] = {
     {NULL, NULL}
 };
 
-int luaopen_enigma_sched(lua_State *L)
+ENIGMA_EXPORT int luaopen_enigma_sched(lua_State *L)
 {
     luaL_newmetatable(L, TASK_MT);
     lua_pushcfunction(L, task_tostring);
