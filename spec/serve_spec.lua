@@ -190,6 +190,10 @@ describe("enigma serve", function()
       return count("select count(*) n from seen where note = 'v1 end'") > 0
     end)
     assert.are.equal(1, count("select count(*) n from seen where note = 'v1 end'"))
+    -- the runner records a run's end in its next batch, a moment after the job's own last write
+    serve.wait_until("both runs recorded", 3, function()
+      return #rows("select 1 from job_runs where job = 'long' and status = 'succeeded'") == 2
+    end)
     local versions = rows("select distinct version from job_runs where job = 'long' and status = 'succeeded'")
     assert.are.equal(2, #versions)
     assert.are.equal(0, serve.stop(r))

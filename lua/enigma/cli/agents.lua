@@ -49,14 +49,6 @@ local function utc(t)
   return os.date("!%Y-%m-%d %H:%M:%S", math.floor(t))
 end
 
-local LIST_SQL = [[
-select ua.id, a.agent_type, ua.status, ua.total_executions, ua.failed_executions,
-       ua.consecutive_failures, extract(epoch from ua.last_execution_at)::float8 as last_tick,
-       extract(epoch from ua.next_tick_at)::float8 as next_tick, ua.last_error,
-       count(*) over () as total
-  from user_agents ua join ai_agents a on a.id = ua.agent_id
- order by a.agent_type, ua.activated_at, ua.id
- limit $1]]
 
 local function list(opts)
   local loaded, failed = strategies.load_dir(opts.dir, { sandbox = opts.sandbox })
@@ -64,10 +56,7 @@ local function list(opts)
     io.stderr:write("enigma: ", tostring(failed), "\n")
     return 1
   end
-  local names = {}
-  for name in pairs(loaded) do names[#names + 1] = name end
-  for name in pairs(failed) do names[#names + 1] = name end
-  table.sort(names)
+  local names = service.sorted_keys(loaded, failed)
   local out = { { "STRATEGY", "INTERVAL", "VERSION", "LIMITS" } }
   for _, name in ipairs(names) do
     local s = loaded[name]
@@ -85,7 +74,7 @@ local function list(opts)
     io.stderr:write("enigma: cannot list activations: ", tostring(err), "\n")
     return 1
   end
-  local rows, qerr = db:query(LIST_SQL, opts.all and 2147483647 or 50)
+  local rows, qerr = db:query(service.sql("agents_list"), opts.all and 2147483647 or 50)
   db:close()
   if not rows then
     io.stderr:write("enigma: ", tostring(qerr), "\n")

@@ -1,11 +1,11 @@
 --- enigma.cli.serve: the command line of `enigma serve`, `enigma jobs list` and
 -- `enigma jobs run` (host/main.c calls main): options, usage texts and the job
--- listing, over the runner engine in enigma.serve.runner.
+-- listing, over enigma.serve.server (serve) and enigma.serve.runner (jobs run).
 local enigma = require "enigma"
 local jobs = require "enigma.serve.jobs"
 local runner = require "enigma.serve.runner"
+local server = require "enigma.serve.server"
 local service = require "enigma.serve.service"
-local agents = require "enigma.serve.agents"
 
 local first_line, usage_error = service.first_line, service.usage_error
 local cli = {}
@@ -69,18 +69,11 @@ local function list_jobs(opts)
     io.stderr:write("enigma: ", tostring(failed), "\n")
     return 1
   end
-  local names = {}
-  for name in pairs(loaded) do names[#names + 1] = name end
-  for name in pairs(failed) do names[#names + 1] = name end
-  table.sort(names)
+  local names = service.sorted_keys(loaded, failed)
   local last = {}
   local db, err = enigma.db.connect()
   if db then
-    local rows = db:query([[
-      select distinct on (job) job, status, attempt,
-             extract(epoch from coalesce(finished_at, started_at, scheduled_for))::float8 as at
-        from job_runs where job = any($1::text[]) and status not in ('claimed')
-       order by job, scheduled_for desc, attempt desc]], names)
+    local rows = db:query(service.sql("jobs_list"), names)
     for _, r in ipairs(rows or {}) do last[r.job] = r end
     db:close()
   else
@@ -116,12 +109,7 @@ function cli.main(command, args)
     if not opts.no_agents and not dir_exists(opts.agents_dir) then
       return usage_error("serve", "no agent directory %s (--no-agents runs the jobs only)", opts.agents_dir)
     end
-    local r = runner.new(opts)
-    if not opts.no_agents then
-      r.agents = agents.new({ dir = opts.agents_dir, url = opts.url, sandbox = not opts.no_sandbox,
-                              max_failures = opts.max_failures, quiet = opts.quiet })
-    end
-    local ok, err = r:serve()
+    local ok, err = server.new(opts):run()
     if not ok then
       io.stderr:write("enigma: ", tostring(err), "\n")
       return 1

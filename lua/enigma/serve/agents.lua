@@ -17,10 +17,15 @@
 -- and avg_execution_time_ms. After max_failures consecutive failures the activation goes to
 -- 'error'. A batch the database refuses is written again tick by tick; a tick whose own writes
 -- are refused (say its activation was paused meanwhile) is recorded as failed with the reason.
+--
+-- Its control task and connection are an enigma.serve.control, the ticks' reader connections an
+-- enigma.serve.pool; enigma.serve.server starts and stops it. The SQL is in sql/agents_*.sql.
 local enigma = require "enigma"
-local strategies = require "enigma.serve.strategies"
+local control = require "enigma.serve.control"
 local json = require "enigma.json"
+local pool = require "enigma.serve.pool"
 local service = require "enigma.serve.service"
+local strategies = require "enigma.serve.strategies"
 
 local sched = enigma.sched
 local agents = {}
@@ -35,6 +40,7 @@ local READERS = 4           -- connections for the ticks' own reads
 
 local log, first_line, query = service.log, service.first_line, service.query
 local is_connection_error, message_of = service.is_connection_error, service.message_of
+local SQL = service.statements("agents_")
 
 local function short(id)
   return tostring(id):sub(1, 8)
@@ -63,146 +69,11 @@ local function as_executor(db, ms, fn)
   end)
 end
 
--- The columns a tick gets: the activation, its agent, the user's wallet and portfolio.
-local TICK_COLUMNS = [[
-  ua.id, ua.user_id, ua.agent_id, a.agent_type, ua.status, ua.configuration, ua.risk_parameters,
-  ua.allocation_limits, ua.current_allocation::float8, ua.total_profit::float8,
-  ua.total_executions, ua.successful_executions, ua.failed_executions, ua.consecutive_failures,
-  extract(epoch from ua.last_execution_at)::float8 as last_execution_at,
-  extract(epoch from ua.activated_at)::float8 as activated_at,
-  ua.strategy_state, u.wallet_address as wallet,
-  case when p.id is null then null else jsonb_build_object(
-    'total_value', p.total_value::float8, 'total_deposited', p.total_deposited::float8,
-    'total_withdrawn', p.total_withdrawn::float8, 'total_profit', p.total_profit::float8,
-    'eth_balance', p.eth_balance::float8, 'stablecoin_balance', p.stablecoin_balance::float8,
-    'other_tokens_balance', p.other_tokens_balance::float8, 'privacy_score', p.privacy_score::float8,
-    'anonymity_level', p.anonymity_level, 'stealth_addresses_count', p.stealth_addresses_count,
-    'max_drawdown', p.max_drawdown::float8, 'risk_score', p.risk_score::float8,
-    'overall_apr', p.overall_apr::float8, 'volatility_score', p.volatility_score::float8) end as portfolio]]
-
--- The activations past their agent's max_concurrent_users (by activation time) are left out;
--- only agents with more active activations than that pay for ranking them. The due ones are
--- taken in next_tick_at order from idx_user_agents_next_tick, stopping at the batch size.
-local CLAIM_SQL = [[
-with over as (
-  select a.id, a.max_concurrent_users as cap
-    from ai_agents a
-   where a.agent_type = any($1::text[]) and a.max_concurrent_users is not null
-     and (select count(*) from user_agents u where u.agent_id = a.id and u.status = 'active')
-         > a.max_concurrent_users),
-excess as (
-  select r.id from (
-    select ua.id, o.cap,
-           row_number() over (partition by ua.agent_id order by ua.activated_at, ua.id) as rank
-      from user_agents ua join over o on o.id = ua.agent_id
-     where ua.status = 'active') r
-   where r.rank > r.cap),
-due as (
-  select ua.id, coalesce(ua.next_tick_at, now()) as due_at, s.every
-    from user_agents ua
-    join ai_agents a on a.id = ua.agent_id
-    join unnest($1::text[], $2::float8[]) as s(agent_type, every) on s.agent_type = a.agent_type
-   where ua.status = 'active' and a.active and not a.maintenance_mode
-     and (ua.next_tick_at is null or ua.next_tick_at <= now() + make_interval(secs => $3))
-     and not exists (select 1 from excess e where e.id = ua.id)
-   order by ua.next_tick_at nulls first
-   limit $4
-   for update of ua skip locked)
-update user_agents ua
-   set next_tick_at = greatest(d.due_at + make_interval(secs => d.every), now())
-  from due d, ai_agents a, users u, user_agents ua0
-  left join user_portfolios p on p.user_id = ua0.user_id
- where ua.id = d.id and ua0.id = d.id and a.id = ua.agent_id and u.id = ua.user_id
-returning extract(epoch from d.due_at - now())::float8 as delay,]] .. TICK_COLUMNS
-
-local ONE_SQL = [[
-select a.active, a.maintenance_mode, ]] .. TICK_COLUMNS .. [[
-  from user_agents ua
-  join ai_agents a on a.id = ua.agent_id
-  join users u on u.id = ua.user_id
-  left join user_portfolios p on p.user_id = ua.user_id
- where ua.id = $1]]
-
-local NEXT_SQL = [[
-select extract(epoch from min(coalesce(ua.next_tick_at, now())) - now())::float8 as wait
-  from user_agents ua join ai_agents a on a.id = ua.agent_id
- where ua.status = 'active' and a.active and not a.maintenance_mode and a.agent_type = any($1::text[])]]
-
-local POOLS_SQL = [[
-select pool_type || ':' || chain_id as pool, pool_type, pool_name, chain_id,
-       total_pool_size::float8, eth_pool_size::float8, stablecoin_pool_size::float8,
-       other_tokens_pool_size::float8, active_mixers, anonymity_set, volume_24h::float8,
-       volume_7d::float8, privacy_score::float8, mixing_efficiency::float8,
-       gas_efficiency_score::float8, compliance_score::float8,
-       (volume_24h / nullif(total_pool_size, 0))::float8 as turnover_24h,
-       ((total_pool_size - coalesce(stablecoin_pool_size, 0) - coalesce(other_tokens_pool_size, 0))
-          / nullif(eth_pool_size, 0))::float8 as implied_eth_price,
-       extract(epoch from updated_at)::float8 as updated_at
-  from pool_statistics order by pool_type, chain_id]]
-
-local ACTIVATIONS_SQL = [[
-select ua.id, a.agent_type, ua.status, ua.current_allocation::float8, ua.total_profit::float8
-  from user_agents ua join ai_agents a on a.id = ua.agent_id
- where ua.user_id = $1 order by ua.activated_at, ua.id]]
-
-local RECENT_SQL = [[
-select tx_type, subcategory, amount::float8, token_symbol, usd_value::float8, status,
-       extract(epoch from created_at)::float8 as created_at, metadata
-  from transactions where agent_id = $1 and user_id = $2
- order by created_at desc limit $3]]
-
-local PROPOSE_SQL = [[
-insert into transactions (user_id, user_wallet, tx_type, category, subcategory, amount, token_symbol,
-                          usd_value, agent_id, agent_execution_id, execution_time_ms, metadata)
-select x.user_id, x.wallet, x.tx_type, 'agent', x.subcategory, x.amount, x.token, x.usd_value,
-       x.agent_id, x.execution_id, x.ms, x.metadata
-  from jsonb_to_recordset($1::jsonb) as x(user_id uuid, wallet text, tx_type text, subcategory text,
-       amount numeric, token text, usd_value numeric, agent_id uuid, execution_id text, ms int,
-       metadata jsonb)]]
-
-local PAUSE_SQL = [[
-update user_agents ua set status = 'paused'
-  from jsonb_to_recordset($1::jsonb) as x(id uuid, user_id uuid)
- where ua.id = x.id and ua.user_id = x.user_id and ua.status = 'active']]
-
-local ACCOUNT_SQL = [[
-update user_agents ua
-   set total_executions = ua.total_executions + x.n,
-       successful_executions = ua.successful_executions + x.s,
-       failed_executions = ua.failed_executions + x.n - x.s,
-       last_execution_at = to_timestamp(x.at),
-       current_allocation = coalesce(x.allocation, ua.current_allocation),
-       strategy_state = coalesce(x.state, ua.strategy_state),
-       consecutive_failures = case when x.s > 0 then x.tail
-                                   else ua.consecutive_failures + x.tail end,
-       last_error = case when x.tail = 0 then null else x.error end,
-       status = case when ua.status = 'active' and x.tail > 0 and
-                          (case when x.s > 0 then x.tail
-                                else ua.consecutive_failures + x.tail end) >= $2
-                     then 'error' else ua.status end
-  from jsonb_to_recordset($1::jsonb) as x(id uuid, n int, s int, tail int, at float8,
-       allocation numeric, state jsonb, error text)
- where ua.id = x.id
-returning ua.id, ua.status]]
-
-local AGENT_SQL = [[
-update ai_agents a
-   set total_executions = a.total_executions + x.n,
-       successful_executions = a.successful_executions + x.s,
-       failed_executions = a.failed_executions + x.n - x.s,
-       avg_execution_time_ms = round(case
-         when a.avg_execution_time_ms is null then x.ms / x.n
-         else (a.avg_execution_time_ms::float8 * a.total_executions + x.ms) / (a.total_executions + x.n)
-       end)::int,
-       last_execution_at = to_timestamp(x.at)
-  from jsonb_to_recordset($1::jsonb) as x(id uuid, n int, s int, ms float8, at float8)
- where a.id = x.id]]
-
 -- --- setting up --------------------------------------------------------------------------
 
 --- opts: dir (scripts/agents), url, sandbox (default true), max_failures (3), quiet.
 function agents.new(opts)
-  return setmetatable({
+  local self = setmetatable({
     dir = opts.agents_dir or opts.dir or enigma.paths.scripts .. "/agents",
     url = opts.url,
     sandbox = opts.sandbox ~= false,
@@ -214,9 +85,11 @@ function agents.new(opts)
     latest = {},       -- activation id -> { state_json, allocation } of its last unwritten tick
     live = {},         -- activation id -> true while its tick runs
     inflight = 0,
-    readers = {}, nreaders = 0, reader_waiters = {},
     stats = { ticks = 0, failed = 0 },
   }, Agents)
+  self.ctl = control.new(self, { url = self.url, name = "agents" })
+  self.readers = pool.new({ url = self.url, size = READERS })
+  return self
 end
 
 function Agents:install(s)
@@ -287,39 +160,10 @@ end
 
 -- --- reads for ticks ---------------------------------------------------------------------
 
-function Agents:acquire_reader()
-  while true do
-    local db = table.remove(self.readers)
-    if db then return db end
-    if self.nreaders < READERS then
-      self.nreaders = self.nreaders + 1
-      local err
-      db, err = enigma.db.connect(self.url)
-      if db then return db end
-      self.nreaders = self.nreaders - 1
-      error("cannot connect to the database: " .. first_line(err), 0)
-    end
-    self.reader_waiters[#self.reader_waiters + 1] = sched.current()
-    sched.suspend()
-  end
-end
-
-function Agents:release_reader(db, broken)
-  if broken then
-    pcall(db.close, db)
-    self.nreaders = self.nreaders - 1
-  else
-    self.readers[#self.readers + 1] = db
-  end
-  repeat
-    local waiter = table.remove(self.reader_waiters, 1)
-  until not waiter or waiter:wake()
-end
-
 --- Rows of `sql` as agent_executor on a reader connection, within `ms` milliseconds. A lost
 --- connection marks `host` (the tick's): the tick is abandoned, not counted as a failure.
 function Agents:read(host, ms, sql, ...)
-  local ok, db = pcall(self.acquire_reader, self)
+  local ok, db = pcall(self.readers.acquire, self.readers)
   if not ok then
     host.unavailable = true
     error("database: " .. first_line(db), 0)
@@ -330,7 +174,7 @@ function Agents:read(host, ms, sql, ...)
     return query(tx, sql, table.unpack(args, 1, args.n))
   end)
   local lost = not ok and is_connection_error(rows)
-  self:release_reader(db, lost)
+  self.readers:release(db, lost)
   if lost then host.unavailable = true end
   if not ok then error("database: " .. first_line(message_of(rows)), 0) end
   return plain(rows)
@@ -345,14 +189,14 @@ function Agents:host_for(row, deadline)
   host.now = function() return os.time() end
   host.portfolio = function() return row.portfolio end
   host.pools = function()
-    if not self.pool_rows then self.pool_rows = self:read(host, left_ms(), POOLS_SQL) end
+    if not self.pool_rows then self.pool_rows = self:read(host, left_ms(), SQL.pools) end
     return self.pool_rows
   end
   host.activations = function()
-    cache.activations = cache.activations or self:read(host, left_ms(), ACTIVATIONS_SQL, row.user_id)
+    cache.activations = cache.activations or self:read(host, left_ms(), SQL.activations, row.user_id)
     return cache.activations
   end
-  host.recent = function(_, n) return self:read(host, left_ms(), RECENT_SQL, row.agent_id, row.user_id, n) end
+  host.recent = function(_, n) return self:read(host, left_ms(), SQL.recent, row.agent_id, row.user_id, n) end
   return host
 end
 
@@ -458,13 +302,13 @@ end
 function Agents:write_batch(list)
   local proposals, pauses, accounts, agent_rows = batch_of(list)
   local errored = {}
-  as_executor(self.db, nil, function(tx)
-    if #proposals > 0 then query(tx, PROPOSE_SQL, proposals) end
-    if #pauses > 0 then query(tx, PAUSE_SQL, pauses) end
-    for _, r in ipairs(query(tx, ACCOUNT_SQL, accounts, self.max_failures)) do
+  as_executor(self.ctl.db, nil, function(tx)
+    if #proposals > 0 then query(tx, SQL.propose, proposals) end
+    if #pauses > 0 then query(tx, SQL.pause, pauses) end
+    for _, r in ipairs(query(tx, SQL.account, accounts, self.max_failures)) do
       if r.status == "error" then errored[#errored + 1] = r.id end
     end
-    query(tx, AGENT_SQL, agent_rows)
+    query(tx, SQL.agent, agent_rows)
   end)
   return errored
 end
@@ -514,21 +358,26 @@ end
 -- --- the control task --------------------------------------------------------------------
 
 function Agents:poke()
-  if self.sleeping and self.control then
-    self.sleeping = false
-    self.control:wake()
-  end
+  self.ctl:poke()
 end
 
 function Agents:claim()
   local names, every = self:types()
   if #names == 0 then return {}, 5 end
-  local rows
-  as_executor(self.db, nil, function(tx)
-    rows = query(tx, CLAIM_SQL, names, every, self.lookahead, BATCH)
+  local rows = as_executor(self.ctl.db, nil, function(tx)
+    local claimed = query(tx, SQL.claim, names, every, self.lookahead, BATCH)
+    if #claimed == 0 then return claimed end
+    local ids, delay = {}, {}
+    for i, c in ipairs(claimed) do
+      ids[i] = c.id
+      delay[c.id] = c.delay
+    end
+    local got = query(tx, SQL.tick_rows, ids)
+    for _, r in ipairs(got) do r.delay = delay[r.id] end
+    return got
   end)
   if #rows >= BATCH then return plain(rows), 0 end
-  local wait = query(self.db, NEXT_SQL, names)[1].wait
+  local wait = query(self.ctl.db, SQL.next, names)[1].wait
   return plain(rows), wait == enigma.null and 5 or wait
 end
 
@@ -544,15 +393,13 @@ function Agents:cycle()
   self:flush()
   if self.stopping then
     if self.inflight == 0 and #self.outcomes == 0 then return "done" end
-    self.sleeping = true
-    sched.suspend(0.02)
-    self.sleeping = false
+    self.ctl:sleep(0.02)
     return
   end
   local now = sched.now()
   if not self.pools_at or now - self.pools_at >= POOLS_EVERY then
     self.pools_at = now
-    local ok, rows = pcall(as_executor, self.db, nil, function(tx) return query(tx, POOLS_SQL) end)
+    local ok, rows = pcall(as_executor, self.ctl.db, nil, function(tx) return query(tx, SQL.pools) end)
     if ok then self.pool_rows = plain(rows) elseif is_connection_error(rows) then error(rows, 0) end
   end
   local rows, wait = self:claim()
@@ -560,57 +407,18 @@ function Agents:cycle()
   if wait > 0 then
     local nap = math.max(0.005, math.min(wait - self.lookahead / 2, POOLS_EVERY, 5))
     if #self.outcomes > 0 then nap = math.min(nap, FLUSH_EVERY) end
-    self.sleeping = true
-    sched.suspend(nap)
-    self.sleeping = false
+    self.ctl:sleep(nap)
   end
 end
 
-function Agents:control_loop()
-  local backoff = 0.25
-  while true do
-    if not self.db then
-      local db, err = enigma.db.connect(self.url)
-      if not db then
-        if self.stopping then
-          log("agents: stopping without recording %d tick(s): the database is unavailable", #self.outcomes)
-          break
-        end
-        log("agents: database unavailable (%s); retrying in %.2fs", first_line(err), backoff)
-        sched.sleep(backoff)
-        backoff = math.min(backoff * 2, 5)
-      else
-        self.db, backoff = db, 0.25
-      end
-    else
-      local ok, res = pcall(self.cycle, self)
-      if ok and res == "done" then break end
-      if not ok then
-        if is_connection_error(res) then
-          log("agents: lost the database connection: %s", first_line(message_of(res)))
-          pcall(self.db.close, self.db)
-          self.db = nil
-        else
-          log("agents: error: %s", message_of(res))
-          self.sleeping = true
-          sched.suspend(1)
-          self.sleeping = false
-        end
-      end
-    end
-  end
-  self:shutdown()
+function Agents:unavailable_at_stop()
+  log("agents: stopping without recording %d tick(s): the database is unavailable", #self.outcomes)
 end
 
 function Agents:shutdown()
   if self.watcher then self.watcher:stop() end
-  for _, db in ipairs(self.readers) do pcall(db.close, db) end
-  self.readers = {}
-  if self.db then pcall(self.db.close, self.db) end
-  self.db = nil
+  self.readers:close_idle()
   for _, s in pairs(self.strategies) do self:retire(s) end
-  self.finished = true
-  for _, w in ipairs(self.joiners or {}) do w:wake() end
 end
 
 --- Loads the strategies, watches their directory and starts the control task. Returns the
@@ -621,7 +429,7 @@ function Agents:start()
   self.watcher = sched.watch(self.dir, function(filename) self:changed(filename) end)
   log("agents: %d strateg%s from %s%s", n, n == 1 and "y" or "ies", self.dir,
       self.sandbox and "" or " (sandbox off)")
-  self.control = sched.spawn(function() self:control_loop() end)
+  self.ctl:start()
   return n
 end
 
@@ -632,13 +440,9 @@ function Agents:stop()
   self:poke()
 end
 
---- Waits (in a task) until the control task has finished.
+--- In a task: waits until the ticker has stopped and written everything it could.
 function Agents:join()
-  while not self.finished do
-    self.joiners = self.joiners or {}
-    self.joiners[#self.joiners + 1] = sched.current()
-    sched.suspend(1)
-  end
+  self.ctl:join()
 end
 
 -- --- one tick now (`enigma agents tick`) ------------------------------------------------------
@@ -651,9 +455,9 @@ function Agents:tick_now(id)
     local ok, err = pcall(function()
       local db, cerr = enigma.db.connect(self.url)
       if not db then error(cerr, 0) end
-      self.db = db
+      self.ctl.db = db
       local rows
-      as_executor(db, nil, function(tx) rows = query(tx, ONE_SQL, id) end)
+      as_executor(db, nil, function(tx) rows = query(tx, SQL.tick_rows, { id }) end)
       local row = plain(rows[1])
       if not row then failure = ("no activation %s"):format(id) return end
       if row.status ~= "active" then failure = ("activation %s is %s"):format(id, row.status) return end
@@ -667,6 +471,8 @@ function Agents:tick_now(id)
       self:flush()
     end)
     if not ok then failure = message_of(err) end
+    if self.ctl.db then pcall(self.ctl.db.close, self.ctl.db) end
+    self.ctl.db = nil
     self:shutdown()
     sched.stop()
   end)

@@ -17,9 +17,15 @@
 -- 'catchup'); the occurrences before it are not run. A job with catchup = false skips them. A job
 -- that has never run has nothing to catch up.
 --
--- The command line (options, usage texts, `jobs list`) is enigma.cli.serve.
+-- Its control task and connection are an enigma.serve.control, the job connections an
+-- enigma.serve.pool, the channels jobs listen on an enigma.serve.listener; enigma.serve.server
+-- owns the runner, the agent ticker and the signals. The SQL is in sql/jobs_*.sql. The command
+-- line (options, usage texts, `jobs list`) is enigma.cli.serve.
 local enigma = require "enigma"
+local control = require "enigma.serve.control"
 local jobs = require "enigma.serve.jobs"
+local listener = require "enigma.serve.listener"
+local pool = require "enigma.serve.pool"
 local service = require "enigma.serve.service"
 
 local sched = enigma.sched
@@ -31,8 +37,8 @@ Runner.__index = Runner
 local MAX_BATCH = 1000      -- rows per claim or write statement
 local POOL_IDLE = 8         -- idle job connections kept
 
-local log, first_line, query = service.log, service.first_line, service.query
-local is_connection_error, message_of = service.is_connection_error, service.message_of
+local log, first_line, query, message_of = service.log, service.first_line, service.query, service.message_of
+local SQL = service.statements("jobs_")
 
 -- --- a min-heap of { due, name, gen } -------------------------------------------------------
 
@@ -76,9 +82,6 @@ function runner.new(opts)
     grace = opts.grace or 10,
     lookahead = opts.lookahead or 0.5,
     capacity = opts.capacity or 1000,
-    connections = opts.connections or 8,   -- job connections open at once; runs beyond wait
-    nconnections = 0,
-    conn_waiters = {},
     quiet = opts.quiet,
     jobs = {},          -- name -> the current version of the job
     state = {},         -- name -> { inflight = n, queue = { run... } }
@@ -90,9 +93,11 @@ function runner.new(opts)
     claims = {},        -- event and manual occurrences waiting for the control task
     live = {},          -- id -> run, claimed or running here
     inflight = 0,
-    pool = {},
     next_heartbeat = 0,
   }, Runner)
+  self.ctl = control.new(self, { url = self.url, name = "jobs" })
+  -- job connections open at once; runs beyond wait
+  self.pool = pool.new({ url = self.url, size = opts.connections or 8, idle = POOL_IDLE })
   return self
 end
 
@@ -162,12 +167,8 @@ end
 
 -- --- the control task's work ----------------------------------------------------------
 
---- Wakes the control task if it sleeps.
 function Runner:poke()
-  if self.sleeping and self.control then
-    self.sleeping = false
-    self.control:wake()
-  end
+  self.ctl:poke()
 end
 
 function Runner:write(id, fields)
@@ -181,17 +182,6 @@ function Runner:write(id, fields)
   self:poke()
 end
 
-local WRITE_SQL = [[
-update job_runs r
-   set status = x.status,
-       version = coalesce(x.version, r.version),
-       started_at = coalesce(to_timestamp(x.started_at), r.started_at),
-       finished_at = to_timestamp(x.finished_at),
-       retry_at = to_timestamp(x.retry_at),
-       error = x.error
-  from jsonb_to_recordset($2::jsonb) as x(id bigint, status text, version text, started_at float8,
-                                         finished_at float8, retry_at float8, error text)
- where r.id = x.id and r.runner_id = $1]]
 
 function Runner:flush_writes()
   while self.nwrites > 0 do
@@ -204,7 +194,7 @@ function Runner:flush_writes()
     -- Taken out before the statement runs: a write queued meanwhile goes in the next batch.
     for i = 1, n do self.writes[batch[i].id] = nil end
     self.nwrites = self.nwrites - n
-    local ok, err = pcall(query, self.db, WRITE_SQL, self.id, batch)
+    local ok, err = pcall(query, self.ctl.db, SQL.write, self.id, batch)
     if not ok then           -- put them back, under anything newer
       for i = 1, n do
         local w, newer = batch[i], self.writes[batch[i].id]
@@ -220,16 +210,6 @@ function Runner:flush_writes()
   end
 end
 
-local CLAIM_SQL = [[
-insert into job_runs (job, occurrence, trigger, scheduled_for, status, runner_id, lease_expires_at)
-select j, o, t, to_timestamp(s), 'claimed', $1, now() + make_interval(secs => $2)
-  from unnest($3::text[], $4::text[], $5::text[], $6::float8[]) as x(j, o, t, s)
- order by j, o      -- every runner inserts in the same order: concurrent claims cannot deadlock
-on conflict (job, occurrence, attempt) do nothing
-returning id, job, occurrence, attempt,
-          exists (select 1 from job_runs b
-                   where b.job = job_runs.job and b.status = 'running' and b.runner_id <> $1
-                     and b.lease_expires_at > now()) as busy]]
 
 --- Claims occurrences { name, occurrence, trigger, due, event }; returns the runs this runner won.
 function Runner:claim(list)
@@ -238,7 +218,7 @@ function Runner:claim(list)
     names[i], occs[i], triggers[i], dues[i] = c.name, c.occurrence, c.trigger, c.due
     by_key[c.name .. "\0" .. c.occurrence] = c
   end
-  local rows = query(self.db, CLAIM_SQL, self.id, self.lease, names, occs, triggers, dues)
+  local rows = query(self.ctl.db, SQL.claim, self.id, self.lease, names, occs, triggers, dues)
   local won = {}
   for _, row in ipairs(rows) do
     local c = by_key[row.job .. "\0" .. row.occurrence]
@@ -279,18 +259,6 @@ function Runner:claim_queued()
   for _, run in ipairs(self:claim(list)) do self:schedule_start(run, run.due) end
 end
 
-local RETRY_SQL = [[
-with old as (
-  update job_runs r set status = x.final, retry_at = null
-    from unnest($2::bigint[], $3::text[]) as x(id, final)
-   where r.id = x.id and r.status = 'retry' and r.runner_id = $1
-  returning r.job, r.occurrence, r.trigger, r.scheduled_for, r.attempt
-)
-insert into job_runs (job, occurrence, trigger, scheduled_for, attempt, status, runner_id, lease_expires_at)
-select job, occurrence, trigger, scheduled_for, attempt + 1, 'claimed', $1, now() + make_interval(secs => $4)
-  from old
-on conflict (job, occurrence, attempt) do nothing
-returning id, job, occurrence, trigger, attempt, extract(epoch from scheduled_for)::float8 as due]]
 
 function Runner:claim_retries()
   local now, ids, finals, keep = sched.now(), {}, {}, {}
@@ -303,7 +271,7 @@ function Runner:claim_retries()
   end
   if #ids == 0 then return end
   self.retries = keep
-  for _, row in ipairs(query(self.db, RETRY_SQL, self.id, ids, finals, self.lease)) do
+  for _, row in ipairs(query(self.ctl.db, SQL.retry, self.id, ids, finals, self.lease)) do
     local run = { id = row.id, name = row.job, occurrence = row.occurrence, attempt = row.attempt,
                   trigger = row.trigger, due = row.due }
     self.live[run.id] = run
@@ -311,54 +279,10 @@ function Runner:claim_retries()
   end
 end
 
-local HEARTBEAT_SQL = [[
-update job_runs set lease_expires_at = now() + make_interval(secs => $2)
- where runner_id = $1 and status in ('claimed', 'running', 'retry')]]
 
--- Takes over expired rows of jobs this runner has (see the header).
-local RECOVER_SQL = [[
-with expired as (
-  select id, status, retry_at from job_runs
-   where status in ('claimed', 'running', 'retry') and lease_expires_at < now()
-     and job = any($2::text[])
-   order by lease_expires_at
-   limit 100
-   for update skip locked
-), took as (
-  update job_runs r set runner_id = $1, lease_expires_at = now() + make_interval(secs => $3)
-    from expired e
-   where r.id = e.id and e.status = 'claimed'
-  returning r.id, r.job, r.occurrence, r.trigger, r.attempt, r.scheduled_for, now() as start_at
-), closed as (
-  update job_runs r
-     set status = case e.status when 'running' then 'lost' else 'failed' end,
-         finished_at = coalesce(r.finished_at, now()), retry_at = null,
-         error = coalesce(r.error, format('runner %s stopped renewing its lease', r.runner_id))
-    from expired e
-   where r.id = e.id and e.status <> 'claimed'
-  returning r.job, r.occurrence, r.trigger, r.scheduled_for, r.attempt,
-            e.status = 'running' as lost, greatest(e.retry_at, now()) as start_at
-), next as (
-  insert into job_runs (job, occurrence, trigger, scheduled_for, attempt, status, runner_id, lease_expires_at)
-  select c.job, c.occurrence, c.trigger, c.scheduled_for, c.attempt + 1, 'claimed', $1,
-         now() + make_interval(secs => $3)
-    from closed c join unnest($2::text[], $4::int[]) as j(name, max_attempts) on j.name = c.job
-   where c.attempt < j.max_attempts + (case when c.lost then 1 else 0 end)
-  on conflict (job, occurrence, attempt) do nothing
-  returning id, job, occurrence, trigger, attempt, scheduled_for
-)
-select t.id, t.job, t.occurrence, t.trigger, t.attempt,
-       extract(epoch from t.scheduled_for)::float8 as due, extract(epoch from t.start_at)::float8 as start_at
-  from took t
-union all
-select n.id, n.job, n.occurrence, n.trigger, n.attempt,
-       extract(epoch from n.scheduled_for)::float8,
-       extract(epoch from (select max(c.start_at) from closed c
-                            where c.job = n.job and c.occurrence = n.occurrence))::float8
-  from next n]]
 
 function Runner:heartbeat()
-  query(self.db, HEARTBEAT_SQL, self.id, self.lease)
+  query(self.ctl.db, SQL.heartbeat, self.id, self.lease)
   if self.stopping then return end
   if not self.job_arrays then       -- rebuilt only when the jobs change: 10,000 names cost
     local names, max_attempts = {}, {}
@@ -370,7 +294,7 @@ function Runner:heartbeat()
   end
   local names, max_attempts = self.job_arrays[1], self.job_arrays[2]
   if #names == 0 then return end
-  for _, row in ipairs(query(self.db, RECOVER_SQL, self.id, names, self.lease, max_attempts)) do
+  for _, row in ipairs(query(self.ctl.db, SQL.recover, self.id, names, self.lease, max_attempts)) do
     local run = { id = row.id, name = row.job, occurrence = row.occurrence, attempt = row.attempt,
                   trigger = row.trigger, due = row.due }
     self.live[run.id] = run
@@ -380,11 +304,6 @@ function Runner:heartbeat()
   end
 end
 
-local LAST_SQL = [[
-select job, extract(epoch from max(scheduled_for))::float8 as last
-  from job_runs
- where job = any($1::text[]) and trigger in ('schedule', 'catchup')
- group by job]]
 
 --- After a (re)connection: the schedule restarts from now, and each job that missed
 --- occurrences meanwhile runs once, for the latest of them.
@@ -401,7 +320,7 @@ function Runner:catch_up()
   end
   if #names == 0 then return end
   local batch = {}
-  for _, row in ipairs(query(self.db, LAST_SQL, names)) do
+  for _, row in ipairs(query(self.ctl.db, SQL.last, names)) do
     local job = self.jobs[row.job]
     if job and job.catchup then
       local t, latest, steps = row.last, nil, 0
@@ -426,8 +345,7 @@ end
 
 --- Gives up claims nobody has started, so other runners take them at once.
 function Runner:release()
-  query(self.db, [[update job_runs set lease_expires_at = now() - interval '1 second'
-                    where runner_id = $1 and status in ('claimed', 'retry')]], self.id)
+  query(self.ctl.db, SQL.release, self.id)
 end
 
 function Runner:next_wake()
@@ -460,61 +378,24 @@ function Runner:cycle()
   end
   if self.nwrites == 0 and #self.claims == 0 then
     -- Always through the loop, even when something is already due: other tasks get their turn.
-    self.sleeping = true
-    sched.suspend(math.max(0, self:next_wake() - sched.now()))
-    self.sleeping = false
+    self.ctl:sleep(math.max(0, self:next_wake() - sched.now()))
   end
 end
 
-function Runner:drop_db(err)
-  if self.db then
-    pcall(self.db.close, self.db)
-    self.db = nil
-  end
-  -- idle job connections went with the server too: the next runs connect afresh
-  for _, db in ipairs(self.pool) do pcall(db.close, db) end
-  self.nconnections = self.nconnections - #self.pool
-  self.pool = {}
-  log("lost the database connection: %s", first_line(message_of(err)))
+-- --- the control task's hooks (enigma.serve.control) ---------------------------------------
+
+function Runner:connected()
+  self.next_heartbeat = 0
+  self:catch_up()
 end
 
---- The control task: connect (with backoff), then cycle until stopped.
-function Runner:control_loop()
-  local backoff = 0.25
-  while true do
-    if not self.db then
-      local db, err = enigma.db.connect(self.url)
-      if not db then
-        if self.stopping then
-          log("stopping without recording %d run(s): the database is unavailable", self.nwrites)
-          break
-        end
-        log("database unavailable (%s); retrying in %.2fs", first_line(err), backoff)
-        sched.sleep(backoff)
-        backoff = math.min(backoff * 2, 5)
-      else
-        self.db = db
-        if self.connected_once then log("reconnected to the database") end
-        self.connected_once = true
-        backoff = 0.25
-        self.next_heartbeat = 0
-        local ok, cerr = pcall(self.catch_up, self)
-        if not ok then self:drop_db(cerr) end
-      end
-    else
-      local ok, res = pcall(self.cycle, self)
-      if ok and res == "done" then break end
-      if not ok then
-        if is_connection_error(res) then
-          self:drop_db(res)
-        else
-          log("runner error: %s", message_of(res))
-          sched.sleep(1)
-        end
-      end
-    end
-  end
-  self:shutdown()
+-- Idle job connections went with the server too: the next runs connect afresh.
+function Runner:disconnected()
+  self.pool:close_idle()
+end
+
+function Runner:unavailable_at_stop()
+  log("jobs: stopping without recording %d run(s): the database is unavailable", self.nwrites)
 end
 
 -- --- runs --------------------------------------------------------------------------------
@@ -522,14 +403,14 @@ end
 function Runner:schedule_start(run, at)
   -- +1 ms: the loop's clock counts whole milliseconds, and a run must not start early
   local delay = at - sched.now() + 0.001
-  if delay <= 0.001 then return self:start(run) end
+  if delay <= 0.001 then return self:start_run(run) end
   local group = self.starts[at]
   if not group then
     group = {}
     self.starts[at] = group
     sched.timer(delay, 0, function()
       self.starts[at] = nil
-      for _, r in ipairs(group) do self:start(r) end
+      for _, r in ipairs(group) do self:start_run(r) end
     end)
   end
   group[#group + 1] = run
@@ -543,7 +424,7 @@ function Runner:record(run, status, err)
   if run.on_done then run.on_done(status, err) end
 end
 
-function Runner:start(run)
+function Runner:start_run(run)
   if self.stopping then return end         -- left claimed: released when the runner stops
   local job = self.jobs[run.name]
   if not job then return self:record(run, "skipped", "the job file was removed") end
@@ -569,48 +450,17 @@ function Runner:context(run)
   end
   return setmetatable(ctx, { __index = function(t, k)
     if k ~= "db" then return nil end
-    local db = self:acquire_db()
+    local db = self.pool:acquire()
     run.db = db
     rawset(t, "db", db)
     return db
   end })
 end
 
---- A job connection: an idle one, a new one while fewer than `connections` are open, or
---- the next one released (the run waits; the database's max_connections is shared by all).
-function Runner:acquire_db()
-  while true do
-    local db = table.remove(self.pool)
-    if db then return db end
-    if self.nconnections < self.connections then
-      self.nconnections = self.nconnections + 1
-      local err
-      db, err = enigma.db.connect(self.url)
-      if db then return db end
-      self.nconnections = self.nconnections - 1
-      error("cannot connect to the database: " .. tostring(err), 0)
-    end
-    local me = sched.current()
-    self.conn_waiters[#self.conn_waiters + 1] = me
-    sched.suspend()
-  end
-end
-
 function Runner:release_db(run, discard)
   local db = run.db
   run.db = nil
-  if not db then return end
-  local ok, busy = pcall(db.in_transaction, db)
-  if discard or not ok or busy or #self.pool >= POOL_IDLE then
-    if discard then pcall(db.cancel, db) end
-    pcall(db.close, db)
-    self.nconnections = self.nconnections - 1
-  else
-    self.pool[#self.pool + 1] = db
-  end
-  repeat                           -- a waiter timed out meanwhile is dead: wake the next
-    local waiter = table.remove(self.conn_waiters, 1)
-  until not waiter or waiter:wake()
+  if db then self.pool:release(db, discard) end
 end
 
 function Runner:execute(job, run)
@@ -668,7 +518,7 @@ function Runner:finish(run, status, err)
   end
   if run.on_done then run.on_done(status, err) end
   local queued = table.remove(st.queue, 1)
-  if queued then self:start(queued) end
+  if queued then self:start_run(queued) end
   if self.stopping and self.inflight == 0 then self:poke() end
 end
 
@@ -683,55 +533,87 @@ function Runner:interrupt_all()
   end
 end
 
--- --- events: enigma.serve.runner_events adds on_event, channels, listen_loop, restart_listener --
+-- --- events ------------------------------------------------------------------------------
 
-require("enigma.serve.runner_events")(Runner, runner)
+--- A notification on a channel jobs listen on: one event claim per job, keyed by the payload,
+--- so runners that all heard it run it once.
+function Runner:on_event(channel, payload, replayed)
+  local key = "event:" .. channel .. ":" .. enigma.crypto.hex(enigma.crypto.keccak256(payload)):sub(3, 34)
+  local ok, decoded = pcall(enigma.json.decode, payload)
+  local event = { channel = channel, payload = payload, data = ok and decoded or nil, replayed = replayed }
+  for name, job in pairs(self.jobs) do
+    if job.listen == channel then
+      self.claims[#self.claims + 1] = { name = name, occurrence = key, trigger = "event",
+                                        due = sched.now(), event = event }
+    end
+  end
+  self:poke()
+end
 
--- --- serving -----------------------------------------------------------------------------
+function Runner:channels()
+  local set, list = {}, {}
+  for _, job in pairs(self.jobs) do
+    if job.listen and not set[job.listen] then
+      set[job.listen] = true
+      list[#list + 1] = job.listen
+    end
+  end
+  table.sort(list)
+  return list
+end
 
+--- The channels changed: a new listener for the new set, replaying from where the old one was.
+function Runner:restart_listener()
+  local since
+  if self.listener then
+    since = self.listener.listened_at
+    self.listener:stop()
+    self.listener = nil
+  end
+  if not self.started or self.stopping then return end
+  local channels = self:channels()
+  if #channels > 0 then
+    self.listener = listener.new({
+      url = self.url, channels = channels, since = since,
+      on_event = function(channel, payload, replayed) self:on_event(channel, payload, replayed) end,
+    }):start()
+  end
+end
+
+-- --- serving (enigma.serve.server starts and stops the runner) -----------------------------
+
+--- Loads the jobs, watches their directory, starts the control task and the listener.
+--- Returns the number of jobs, or nil and a message.
+function Runner:start()
+  local n, err = self:load_all()
+  if not n then return nil, err end
+  self.watcher = assert(sched.watch(self.dir, function(filename) self:changed(filename) end))
+  log("runner %s: %d job(s) from %s (lease %gs, grace %gs)", self.id, n, self.dir, self.lease, self.grace)
+  self.started = true
+  self.ctl:start()
+  self:restart_listener()
+  return n
+end
+
+--- No new runs; the running ones get the grace period, then are interrupted (`signame` says why).
 function Runner:stop(signame)
   if self.stopping then return end
   self.stopping = true
   self.stop_signal = signame
   self.stop_deadline = sched.now() + self.grace
-  log("%s: stopping; %d run(s) in flight get %gs to finish", signame, self.inflight, self.grace)
   if self.watcher then self.watcher:stop() end
-  if self.agents then self.agents:stop() end
   self:poke()
 end
 
-function Runner:shutdown()
-  if self.listener then self.listener:cancel() end
-  if self.listen_db then pcall(self.listen_db.close, self.listen_db) end
-  for _, db in ipairs(self.pool) do pcall(db.close, db) end
-  self.pool = {}
-  if self.db then pcall(self.db.close, self.db) end
-  self.db = nil
-  for _, h in ipairs(self.signals or {}) do h:stop() end
-  if self.agents then self.agents:join() end
-  self.finished = true
-  sched.stop()
+--- In a task: waits until the runner has stopped and recorded everything it could.
+function Runner:join()
+  self.ctl:join()
 end
 
-function Runner:serve()
-  collectgarbage("generational")   -- many short-lived runs: shorter collector pauses
-  local n, err = self:load_all()
-  if not n then return nil, err end
-  self.watcher = assert(sched.watch(self.dir, function(filename) self:changed(filename) end))
-  self.signals = {
-    sched.signal("SIGINT", function() self:stop("SIGINT") end),
-    sched.signal("SIGTERM", function() self:stop("SIGTERM") end),
-  }
-  log("runner %s: %d job(s) from %s (lease %gs, grace %gs)", self.id, n, self.dir, self.lease, self.grace)
-  self.started = true
-  self.control = sched.spawn(function() self:control_loop() end)
-  self:restart_listener()
-  if self.agents then
-    local na, aerr = self.agents:start()
-    if not na then log("agents: %s; no agents run", first_line(aerr)) self.agents = nil end
-  end
-  sched.run()
-  return true
+function Runner:shutdown()
+  if self.listener then self.listener:stop() end
+  self.listener = nil
+  self.pool:close_idle()
 end
 
 --- Runs one job now (trigger 'manual'), recorded like any run. Returns its status and error.
@@ -742,27 +624,23 @@ function Runner:run_now(name)
   self.jobs[name] = job
   local result
   local host, pid = sched.identity()
-  self.control = sched.spawn(function()
+  self.ctl.task = sched.spawn(function()
     local ok, err2 = pcall(function()
       local db, cerr = enigma.db.connect(self.url)
       if not db then error(cerr, 0) end
-      self.db = db
+      self.ctl.db = db
       local now = sched.now()
       local occurrence = ("manual:%s:%d:%s"):format(host, pid, jobs.utc(now, true))
       local won = self:claim({ { name = name, occurrence = occurrence, trigger = "manual", due = now,
                                 on_done = function(status, e) result = { status, e } end } })
       self:execute(job, won[1])
-      while not result do
-        self.sleeping = true
-        sched.suspend(1)
-      end
-      self.sleeping = false
+      while not result do self.ctl:sleep(1) end
       self:flush_writes()
     end)
     if not ok then result = { "failed", "cannot run it: " .. message_of(err2) } end
-    if self.db then self.db:close() end
-    self.db = nil
-    for _, c in ipairs(self.pool) do c:close() end
+    if self.ctl.db then self.ctl.db:close() end
+    self.ctl.db = nil
+    self.pool:close_idle()
     sched.stop()
   end)
   sched.run()

@@ -91,6 +91,46 @@ function service.settle(owner, dir, filename, name_of)
   return name, path, f ~= nil
 end
 
+local SQL_DIR = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") .. "/sql"
+local sql_text = {}
+
+--- The text of the statement sql/<name>.sql beside this module, read once. The long statements
+--- of serve live there, where they can be read, and checked against the schema on their own.
+function service.sql(name)
+  local text = sql_text[name]
+  if not text then
+    local f = assert(io.open(SQL_DIR .. "/" .. name .. ".sql", "rb"))
+    text = f:read("a")
+    f:close()
+    sql_text[name] = text
+  end
+  return text
+end
+
+--- A table whose field x is the text of sql/<prefix>x.sql (SQL.claim for "jobs_claim.sql").
+function service.statements(prefix)
+  return setmetatable({}, { __index = function(t, name)
+    local text = service.sql(prefix .. name)
+    t[name] = text
+    return text
+  end })
+end
+
+--- The keys of the given tables, sorted, each once.
+function service.sorted_keys(...)
+  local names, seen = {}, {}
+  for i = 1, select("#", ...) do
+    for k in pairs((select(i, ...))) do
+      if not seen[k] then
+        seen[k] = true
+        names[#names + 1] = k
+      end
+    end
+  end
+  table.sort(names)
+  return names
+end
+
 --- Prints rows of strings as columns aligned on the widest cell (the first row: headers).
 function service.print_table(rows)
   local widths = {}

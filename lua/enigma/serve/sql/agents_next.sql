@@ -1,0 +1,4 @@
+-- Seconds until the next activation of the agent types $1 is due (NULL: none is active).
+select extract(epoch from min(coalesce(ua.next_tick_at, now())) - now())::float8 as wait
+  from user_agents ua join ai_agents a on a.id = ua.agent_id
+ where ua.status = 'active' and a.active and not a.maintenance_mode and a.agent_type = any($1::text[])
