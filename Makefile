@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 ENIGMA = $(BUILD)/enigma
 
-.PHONY: all bootstrap build run test bench asan valgrind fuzz clean
+.PHONY: all bootstrap build run test bench install asan valgrind fuzz clean
 
 all: build
 
@@ -30,6 +30,12 @@ test: build
 bench: build
 	$(ENIGMA) db start
 	$(ENIGMA) run spec/bench/run.lua $(BUILD)
+
+# PREFIX/bin/enigma, the Lua module (PREFIX/lib/lua/5.4, PREFIX/share/lua/5.4),
+# PREFIX/share/enigma/{schema,scripts,examples} and the man page.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: bootstrap

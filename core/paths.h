@@ -6,9 +6,12 @@
  * An installed enigma (cmake --install, prefix P) keeps them under
  *   P/share/enigma/{schema,scripts,examples}   and   P/share/lua/5.4/enigma/
  * and finds P from where its own code was loaded from: P/bin/enigma for the
- * program, P/lib/lua/5.4/enigma.so for the module. A build that is not
- * installed finds them in the source tree it was built from. Environment
- * variables override each one.
+ * program, P/lib/lua/5.4/enigma.so for the module. Those locations are
+ * CMake cache variables (ENIGMA_INSTALL_*); one given as an absolute path is
+ * used as it is (the rockspec does that for the data, which LuaRocks leaves
+ * in its own directory), and a module in a Lua tree X/lib/lua/5.4 finds the
+ * Lua half in X/share/lua/5.4. A build that is not installed finds them in
+ * the source tree it was built from. Environment variables override each one.
  */
 #ifndef ENIGMA_PATHS_H
 #define ENIGMA_PATHS_H
@@ -28,7 +31,8 @@ typedef enum {
  * and source locations. */
 const char *enigma_paths_get(enigma_path_kind kind);
 
-/* 1 when this code runs from an installed prefix, else 0. */
+/* 1 when the schema, scripts and examples are installed ones (found as
+ * above, not in the source tree), else 0. The environment does not count. */
 int enigma_paths_installed(void);
 
 #endif
