@@ -107,3 +107,9 @@ foreach(src ${ENIGMA_FUZZ_TARGETS})
   endif()
   target_link_libraries(${name} PRIVATE enigma_core)
 endforeach()
+
+# Installing (spec/install_test.sh): cmake --install into a temporary prefix,
+# then the program and the module from there with the source tree hidden, on
+# a cluster of their own; and the rockspec through luarocks make.
+enigma_test(install/prefix NODB COMMAND sh ${CMAKE_SOURCE_DIR}/spec/install_test.sh prefix ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+enigma_test(install/rock NODB COMMAND sh ${CMAKE_SOURCE_DIR}/spec/install_test.sh rock ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})

@@ -10,7 +10,9 @@ packages="
   libsodium-dev libsecp256k1-dev nettle-dev libgmp-dev libuv1-dev libreadline-dev
   libjansson-dev tzdata tmux
   chromium netpbm
+  luarocks
 "
+# luarocks is for the install test, which builds the rockspec with `luarocks make`.
 # Extra packages some targets need (make fuzz: clang and libFuzzer).
 packages="$packages ${ENIGMA_EXTRA_PACKAGES:-}"
 
