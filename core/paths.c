@@ -146,7 +146,8 @@ static int lua_tree_dir(char *buf, size_t size, const char *dir)
 {
     char tree[PATH_MAX];
 
-    if (!strip_tail(tree, sizeof tree, dir, LUA_TREE_CDIR) || join(buf, size, tree, LUA_TREE_DIR) < 0)
+    if (!strip_tail(tree, sizeof tree, dir, LUA_TREE_CDIR) ||
+        join(buf, size, tree, LUA_TREE_DIR) < 0)
         return 0;
     return has_dir(buf, "enigma");
 }
