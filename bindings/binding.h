@@ -31,6 +31,26 @@ ENIGMA_EXPORT int luaopen_enigma_crypto_seal(lua_State *L);
 ENIGMA_EXPORT int luaopen_enigma_crypto_keystore(lua_State *L);
 ENIGMA_EXPORT int luaopen_enigma_sched(lua_State *L);
 ENIGMA_EXPORT int luaopen_enigma_sandbox(lua_State *L);
+ENIGMA_EXPORT int luaopen_enigma_error(lua_State *L);
+
+/* ---- errors (bindings/error.c) ---- */
+
+/* Pushes a new enigma.error made from `err`: message, code, and detail,
+ * hint, position when set (sqlstate too when the code is a SQLSTATE). */
+void enigma_lua_error_push(lua_State *L, const struct enigma_error *err);
+
+/* Raises a new enigma.error made from `err`. Declared int so a binding can
+ * `return enigma_lua_error_raise(L, &err);`. */
+int enigma_lua_error_raise(lua_State *L, const struct enigma_error *err);
+
+/* 1 if the value at idx is an enigma.error, else 0. Never raises. */
+int enigma_lua_error_is(lua_State *L, int idx);
+
+/* Pushes the text to print for the error value at idx: for an enigma.error
+ * its first line and code, the statement's line with a caret under the
+ * position (as psql shows it), then its DETAIL and HINT lines; for anything
+ * else its __tostring, its text, or "(error object is a T value)". */
+void enigma_lua_error_describe(lua_State *L, int idx);
 
 /* Puts the package's Lua half (enigma_paths_get(ENIGMA_PATH_LUA)) first on
  * package.path, once. */
@@ -95,9 +115,6 @@ void enigma_lua_guarded_wipe(lua_State *L, int idx, const char *mt);
 /* The registry name of the private-key userdata's metatable. */
 #define ENIGMA_KEY_MT "enigma.crypto.key"
 
-/* Raises an enigma.crypto.error object {message, code} made from `err`.
- * Declared int so a binding can `return enigma_lua_crypto_error(L, &err);`. */
-int enigma_lua_crypto_error(lua_State *L, const struct enigma_error *err);
 
 /* Pushes a new private-key userdata and returns its 32 bytes of guarded
  * memory for the caller to fill. Raises if guarded memory runs out. */

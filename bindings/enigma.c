@@ -95,6 +95,7 @@ ENIGMA_EXPORT int luaopen_enigma(lua_State *L)
     add_module(L, "enigma.crypto", "crypto", luaopen_enigma_crypto);
     add_module(L, "enigma.sched", "sched", luaopen_enigma_sched);
     add_module(L, "enigma.sandbox", "sandbox", luaopen_enigma_sandbox);
+    add_module(L, "enigma.error", "error", luaopen_enigma_error);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, ENIGMA_VERSION);

@@ -59,7 +59,7 @@ static char *trim_newline(char *s)
 int enigma_db_error_from_result(enigma_db *db, const PGresult *res, enigma_error *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *primary, *detail, *hint;
+    const char *primary, *detail, *hint, *position;
     char connmsg[ENIGMA_ERROR_MESSAGE_MAX];
 
     if (state == NULL) {
@@ -74,11 +74,17 @@ int enigma_db_error_from_result(enigma_db *db, const PGresult *res, enigma_error
     primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
     hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+    position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
     enigma_error_set(err, state, "%s", primary ? primary : "database error");
     if (detail)
         enigma_error_append(err, "\nDETAIL: %s", detail);
     if (hint)
         enigma_error_append(err, "\nHINT: %s", hint);
+    if (err != NULL) {
+        snprintf(err->detail, sizeof err->detail, "%s", detail ? detail : "");
+        snprintf(err->hint, sizeof err->hint, "%s", hint ? hint : "");
+        err->position = position ? atoi(position) : 0;
+    }
     return -1;
 }
 

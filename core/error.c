@@ -11,6 +11,8 @@ int enigma_error_set(enigma_error *err, const char *code, const char *fmt, ...)
     if (err == NULL)
         return -1;
     snprintf(err->code, sizeof err->code, "%s", code);
+    err->detail[0] = err->hint[0] = '\0';
+    err->position = 0;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
@@ -37,5 +39,7 @@ void enigma_error_clear(enigma_error *err)
     if (err != NULL) {
         err->code[0] = '\0';
         err->message[0] = '\0';
+        err->detail[0] = err->hint[0] = '\0';
+        err->position = 0;
     }
 }

@@ -13,16 +13,25 @@
 
 #define ENIGMA_ERROR_MESSAGE_MAX 1024
 #define ENIGMA_ERROR_CODE_MAX 32
+#define ENIGMA_ERROR_DETAIL_MAX 512
 
 typedef struct enigma_error {
     /* a stable code: a five-character SQLSTATE, or an upper-case name */
     char code[ENIGMA_ERROR_CODE_MAX];
-    /* one or more lines for a human: what failed, and what to do */
+    /* one or more lines for a human: what failed, and what to do (for a
+     * server error, its DETAIL and HINT lines follow the first) */
     char message[ENIGMA_ERROR_MESSAGE_MAX];
+    /* optional, "" when absent: a server error's DETAIL and HINT alone */
+    char detail[ENIGMA_ERROR_DETAIL_MAX];
+    char hint[ENIGMA_ERROR_DETAIL_MAX];
+    /* optional, 0 when absent: where in the statement's text the server
+     * found the error, in characters from 1 */
+    int position;
 } enigma_error;
 
-/* Fills `err` (which may be NULL) and returns -1, so a failing function can
- * end with `return enigma_error_set(err, "EIO", "...", ...);`. */
+/* Fills `err` (which may be NULL; the optional fields are cleared) and
+ * returns -1, so a failing function can end with
+ * `return enigma_error_set(err, "EIO", "...", ...);`. */
 int enigma_error_set(enigma_error *err, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -28,18 +28,13 @@ lua_State *enigma_host_newstate(void)
     return L;
 }
 
-/* Like lua.c's msghandler: a message with a traceback, using __tostring for objects. */
+/* Like lua.c's msghandler: a message with a traceback. An enigma.error is
+ * described as the REPL shows it (its code, and a caret under the position
+ * in its statement); other objects by their __tostring. */
 static int traceback(lua_State *L)
 {
-    const char *msg = lua_tostring(L, 1);
-
-    if (msg == NULL) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            msg = lua_tostring(L, -1);
-        else
-            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
+    enigma_lua_error_describe(L, 1);
+    luaL_traceback(L, L, lua_tostring(L, -1), 1);
     return 1;
 }
 

@@ -9,9 +9,9 @@
  * __close wipe it; a wiped key raises on use. Functions that take a private
  * key accept the userdata or a hex string.
  *
- * Bad input (malformed hex, a wrong checksum, an invalid key) raises an error
- * object ("enigma.crypto.error") with fields `message` and `code` (EHEX,
- * ELENGTH, EKEY, ECHECKSUM, EAUTH, EFORMAT, ...); tostring gives the message.
+ * Bad input (malformed hex, a wrong checksum, an invalid key) raises an
+ * enigma.error (bindings/error.c) with `message` and `code` (EHEX, ELENGTH,
+ * EKEY, ECHECKSUM, EAUTH, EFORMAT, ...).
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -22,28 +22,9 @@
 #include "core/crypto/keccak.h"
 #include "core/crypto/stealth.h"
 
-#define ERROR_MT "enigma.crypto.error"
-
 typedef struct guarded {
     void *bytes; /* guarded memory; NULL once wiped */
 } guarded;
-
-int enigma_lua_crypto_error(lua_State *L, const enigma_error *err)
-{
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, err->message);
-    lua_setfield(L, -2, "message");
-    lua_pushstring(L, err->code);
-    lua_setfield(L, -2, "code");
-    luaL_setmetatable(L, ERROR_MT);
-    return lua_error(L);
-}
-
-static int error_tostring(lua_State *L)
-{
-    lua_getfield(L, 1, "message");
-    return 1;
-}
 
 /* ---- guarded userdata ------------------------------------------------------ */
 
@@ -134,7 +115,7 @@ const uint8_t *enigma_lua_key_arg(lua_State *L, int idx)
             || enigma_seckey_verify(bytes, &err) < 0) {
             enigma_crypto_wipe(bytes, ENIGMA_SECKEY_BYTES);
             enigma_error_append(&err, " (argument #%d, a private key)", idx);
-            enigma_lua_crypto_error(L, &err);
+            enigma_lua_error_raise(L, &err);
             return NULL;
         }
         lua_replace(L, idx);
@@ -165,7 +146,7 @@ static int key_public_key(lua_State *L)
     uint8_t pub[ENIGMA_PUBKEY_BYTES];
     enigma_error err;
     if (enigma_pubkey_from_seckey(pub, check_key(L, 1), &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     push_pubkey_hex(L, pub);
     return 1;
 }
@@ -177,7 +158,7 @@ static int push_key_address(lua_State *L, const uint8_t *seckey)
     enigma_error err;
     if (enigma_pubkey_from_seckey(pub, seckey, &err) < 0
         || enigma_pubkey_address(address, pub, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     enigma_address_format(text, address);
     lua_pushstring(L, text);
     return 1;
@@ -280,7 +261,7 @@ static int crypto_unhex(lua_State *L)
     uint8_t *out = (uint8_t *)luaL_buffinitsize(L, &b, len / 2 + 1);
     enigma_error err;
     if (enigma_hex_decode(out, len / 2 + 1, &got, hex, len, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     luaL_pushresultsize(&b, got);
     return 1;
 }
@@ -314,7 +295,7 @@ static int crypto_checksum_address(lua_State *L)
     char out[ENIGMA_ADDRESS_TEXT_MAX];
     enigma_error err;
     if (enigma_address_parse(address, text, len, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     enigma_address_format(out, address);
     lua_pushstring(L, out);
     return 1;
@@ -328,7 +309,7 @@ static int crypto_public_key(lua_State *L)
     uint8_t pub[ENIGMA_PUBKEY_BYTES];
     enigma_error err;
     if (enigma_pubkey_parse_hex(pub, hex, len, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     push_pubkey_hex(L, pub);
     return 1;
 }
@@ -365,11 +346,6 @@ ENIGMA_EXPORT int luaopen_enigma_crypto(lua_State *L)
     lua_setfield(L, -2, "__eq");
     lua_pop(L, 1);
     enigma_lua_guarded_metatable(L, SECRET_TEXT_MT, NULL, NULL);
-
-    luaL_newmetatable(L, ERROR_MT);
-    lua_pushcfunction(L, error_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pop(L, 1);
 
     luaL_newlib(L, crypto_functions);
     luaL_requiref(L, "enigma.crypto.stealth", luaopen_enigma_crypto_stealth, 0);

@@ -23,7 +23,7 @@ static int keystore_decrypt(lua_State *L)
 
     uint8_t *key = enigma_lua_key_new(L);
     if (enigma_keystore_decrypt(key, json, len, password, password_len, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     return 1;
 }
 
@@ -59,7 +59,7 @@ static int keystore_encrypt(lua_State *L)
         opts.c = (uint32_t)opt_field(L, 3, "c");
     }
     if (enigma_keystore_encrypt(&json, key, password, password_len, &opts, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     lua_pushstring(L, json);
     free(json);
     return 1;

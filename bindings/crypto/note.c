@@ -57,7 +57,7 @@ static int note_new(lua_State *L)
         const char *text = luaL_checklstring(L, -1, &len);
         if (enigma_address_parse(token, text, len, &err) < 0) {
             enigma_error_append(&err, " (the note's token)");
-            return enigma_lua_crypto_error(L, &err);
+            return enigma_lua_error_raise(L, &err);
         }
     }
     lua_getfield(L, 1, "chain_id");
@@ -69,7 +69,7 @@ static int note_new(lua_State *L)
     const char *amount = lua_tolstring(L, 3, &amount_len); /* the tostring'd amount */
     enigma_note *note = new_note(L);
     if (enigma_note_new(note, amount, amount_len, token, (uint64_t)chain, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     return 1;
 }
 
@@ -80,7 +80,7 @@ static int note_parse(lua_State *L)
     enigma_error err;
     enigma_note *note = new_note(L);
     if (enigma_note_parse(note, text, len, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     return 1;
 }
 

@@ -39,7 +39,7 @@ static const uint8_t *push_master(lua_State *L, const char *path)
     enigma_error err;
     uint8_t *bytes = enigma_lua_guarded_new(L, MASTER_MT, ENIGMA_MASTER_KEY_BYTES);
     if (enigma_seal_master_key_load(bytes, path, &err) < 0)
-        enigma_lua_crypto_error(L, &err);
+        enigma_lua_error_raise(L, &err);
     return bytes;
 }
 
@@ -75,7 +75,7 @@ static void read_opts(lua_State *L, int idx, int sealing, enigma_seal_key *key,
     if (text == NULL)
         luaL_error(L, "seal: opts.address (the stealth address the key belongs to) is required");
     if (enigma_address_parse(address, text, len, &err) < 0)
-        enigma_lua_crypto_error(L, &err);
+        enigma_lua_error_raise(L, &err);
     lua_pop(L, 1);
 
     lua_getfield(L, idx, "chain_id");
@@ -124,7 +124,7 @@ static int seal_wrap(lua_State *L)
     const uint8_t *secret = enigma_lua_key_arg(L, 1);
     read_opts(L, 2, 1, &key, address, &chain_id);
     if (enigma_seal(&envelope, secret, ENIGMA_SECKEY_BYTES, &key, address, chain_id, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     lua_pushstring(L, envelope);
     free(envelope);
     return 1;
@@ -152,7 +152,7 @@ static int seal_open(lua_State *L)
     if (rc < 0)
         enigma_crypto_wipe(out, ENIGMA_SECKEY_BYTES);
     if (rc < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     return 1;
 }
 
@@ -166,7 +166,7 @@ static int seal_inspect(lua_State *L)
     enigma_error err;
 
     if (enigma_seal_inspect(&kdf, &opslimit, &memlimit, envelope, len, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     lua_createtable(L, 0, 3);
     lua_pushstring(L, kdf == ENIGMA_SEAL_ARGON2ID ? "argon2id" : "master_key");
     lua_setfield(L, -2, "kdf");

@@ -31,7 +31,7 @@ static void check_pubkey(lua_State *L, int idx, uint8_t pub[ENIGMA_PUBKEY_BYTES]
     enigma_error err;
     if (enigma_pubkey_parse_hex(pub, hex, len, &err) < 0) {
         enigma_error_append(&err, " (argument #%d, a public key)", idx);
-        enigma_lua_crypto_error(L, &err);
+        enigma_lua_error_raise(L, &err);
     }
 }
 
@@ -42,7 +42,7 @@ static void check_address(lua_State *L, int idx, uint8_t address[ENIGMA_ADDRESS_
     enigma_error err;
     if (enigma_address_parse(address, text, len, &err) < 0) {
         enigma_error_append(&err, " (argument #%d, an address)", idx);
-        enigma_lua_crypto_error(L, &err);
+        enigma_lua_error_raise(L, &err);
     }
 }
 
@@ -52,7 +52,7 @@ static void check_meta(lua_State *L, int idx, enigma_stealth_meta *meta)
     const char *text = luaL_checklstring(L, idx, &len);
     enigma_error err;
     if (enigma_stealth_meta_parse(meta, text, len, &err) < 0)
-        enigma_lua_crypto_error(L, &err);
+        enigma_lua_error_raise(L, &err);
 }
 
 static void push_hex(lua_State *L, const uint8_t *bytes, size_t n)
@@ -79,7 +79,7 @@ static int stealth_keygen(lua_State *L)
     enigma_seckey_generate(viewing);
     lua_setfield(L, -2, "viewing_key");
     if (enigma_stealth_meta_from_keys(&meta, spending, viewing, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     push_meta(L, &meta);
     lua_setfield(L, -2, "meta_address");
     return 1;
@@ -92,7 +92,7 @@ static int stealth_meta_address(lua_State *L)
     enigma_stealth_meta meta;
     enigma_error err;
     if (enigma_stealth_meta_from_keys(&meta, spending, viewing, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     push_meta(L, &meta);
     return 1;
 }
@@ -127,7 +127,7 @@ static int stealth_generate(lua_State *L)
     if (!lua_isnoneornil(L, 2))
         ephemeral = enigma_lua_key_arg(L, 2);
     if (enigma_stealth_generate(&pay, &meta, ephemeral, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     lua_createtable(L, 0, 3);
     push_address(L, pay.address);
     lua_setfield(L, -2, "stealth_address");
@@ -160,7 +160,7 @@ static int stealth_check(lua_State *L)
     check_pubkey(L, 4, spending_pub);
     int tag = opt_view_tag(L, 5);
     if (enigma_stealth_check(&match, address, ephemeral, viewing, spending_pub, tag, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     lua_pushboolean(L, match);
     return 1;
 }
@@ -175,7 +175,7 @@ static int stealth_private_key(lua_State *L)
     const uint8_t *spending = enigma_lua_key_arg(L, 3);
     uint8_t *out = enigma_lua_key_new(L);
     if (enigma_stealth_private_key(out, ephemeral, viewing, spending, &err) < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
     return 1;
 }
 
@@ -228,7 +228,7 @@ static int stealth_scan(lua_State *L)
 
     long matches = enigma_stealth_scan(list, (size_t)n, viewing, spending_pub, threads, &err);
     if (matches < 0)
-        return enigma_lua_crypto_error(L, &err);
+        return enigma_lua_error_raise(L, &err);
 
     lua_createtable(L, (int)matches, 0);
     lua_Integer found = 0, invalid = 0;

@@ -28,8 +28,9 @@
  *
  * Misuse (bad arguments, a closed connection, a wrong parameter count)
  * raises. A failure the server reports returns nil, message, sqlstate -- or,
- * inside transaction() or as_user(), raises an enigma.db.error
- * ({ message = , sqlstate = }) so that the transaction rolls back.
+ * inside transaction() or as_user(), raises an enigma.error (bindings/error.c:
+ * message, code = the SQLSTATE, detail, hint, position) so that the
+ * transaction rolls back.
  *
  * This file has the handle, its statements, COPY and luaopen_enigma_db; how a
  * call waits for the server is in db_async.c, transaction() and as_user() in
@@ -45,8 +46,6 @@
 #include "bindings/binding.h"
 #include "db_private.h"
 #include "core/db.h"
-
-#define ERROR_MT "enigma.db.error"
 
 /* Distinct statements whose column names a connection keeps. */
 #define COLUMN_CACHE_MAX 256
@@ -99,27 +98,28 @@ enigma_luadb_conn *enigma_luadb_check_conn(lua_State *L, int idx)
 
 /* --- failures -------------------------------------------------------------------- */
 
-static void push_error_object(lua_State *L, const enigma_error *err)
+/* The error object for err; a server error that points into the statement
+ * gets the statement's text (argument 2 of query, exec, copy) as `query`. */
+static void push_error(lua_State *L, const enigma_error *err)
 {
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, err->message);
-    lua_setfield(L, -2, "message");
-    lua_pushstring(L, err->code);
-    lua_setfield(L, -2, "sqlstate");
-    luaL_setmetatable(L, ERROR_MT);
+    enigma_lua_error_push(L, err);
+    if (err->position > 0 && lua_type(L, 2) == LUA_TSTRING) {
+        lua_pushvalue(L, 2);
+        lua_setfield(L, -2, "query");
+    }
 }
 
-/* Returns nil, message, code -- or raises, inside a transaction. */
+/* Returns nil, message, code, the error object -- or raises it, inside a transaction. */
 int enigma_luadb_fail(lua_State *L, enigma_luadb_conn *c, const enigma_error *err)
 {
-    if (c != NULL && c->depth > 0) {
-        push_error_object(L, err);
+    push_error(L, err);
+    if (c != NULL && c->depth > 0)
         return lua_error(L);
-    }
     luaL_pushfail(L);
-    lua_pushstring(L, err->message);
-    lua_pushstring(L, err->code);
-    return 3;
+    lua_getfield(L, -2, "message");
+    lua_getfield(L, -3, "code");
+    lua_rotate(L, -4, -1); /* nil, message, code, object */
+    return 4;
 }
 
 /* Like enigma_luadb_fail(), from the error object at the top of the stack. */
@@ -129,16 +129,9 @@ int enigma_luadb_fail_object(lua_State *L, enigma_luadb_conn *c)
         return lua_error(L);
     luaL_pushfail(L);
     lua_getfield(L, -2, "message");
-    lua_getfield(L, -3, "sqlstate");
-    return 3;
-}
-
-static int error_tostring(lua_State *L)
-{
-    lua_getfield(L, 1, "message");
-    lua_getfield(L, 1, "sqlstate");
-    lua_pushfstring(L, "%s (SQLSTATE %s)", luaL_optstring(L, -2, "?"), luaL_optstring(L, -1, "?"));
-    return 1;
+    lua_getfield(L, -3, "code");
+    lua_rotate(L, -4, -1); /* nil, message, code, object */
+    return 4;
 }
 
 /*
@@ -400,7 +393,7 @@ static int simple_done(lua_State *L, enigma_luadb_conn *c, lua_KContext ctx, PGr
 {
     if (res == NULL && ctx == SIMPLE_OWN) {
         lua_pushboolean(L, 0);
-        push_error_object(L, err);
+        enigma_lua_error_push(L, err);
         return 2;
     }
     if (res == NULL)
@@ -478,7 +471,7 @@ static void copy_put(lua_State *L, enigma_luadb_conn *c, const char *data, size_
     enigma_error err;
 
     if (enigma_db_copy_put(c->db, data, len, &err) < 0) {
-        push_error_object(L, &err);
+        enigma_lua_error_push(L, &err);
         lua_error(L);
     }
 }
@@ -725,11 +718,6 @@ ENIGMA_EXPORT int luaopen_enigma_db(lua_State *L)
     luaL_setfuncs(L, conn_meta, 0);
     luaL_newlib(L, conn_methods);
     lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
-
-    luaL_newmetatable(L, ERROR_MT);
-    lua_pushcfunction(L, error_tostring);
-    lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
 
     luaL_newlib(L, db_functions);

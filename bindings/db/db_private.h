@@ -32,7 +32,7 @@ typedef struct enigma_luadb_conn {
 /* The open connection at idx, ready for a command; raises if closed or busy for a waiting task. */
 enigma_luadb_conn *enigma_luadb_check_conn(lua_State *L, int idx);
 
-/* Returns nil, message, code for err -- or raises an enigma.db.error inside a transaction. */
+/* Returns nil, message, code, the enigma.error for err -- or raises it inside a transaction. */
 int enigma_luadb_fail(lua_State *L, enigma_luadb_conn *c, const enigma_error *err);
 
 /* Like enigma_luadb_fail(), from the error object at the top of the stack. */

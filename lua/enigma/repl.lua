@@ -59,7 +59,13 @@ function Repl:emit(text)
   if self.output then self.output:write(text) else self.write(text) end
 end
 
+--- Prints an error: an enigma.error as enigma.error.describe gives it (code, the statement's line
+--- and a caret under the position, as psql shows it), else a message and an optional SQLSTATE.
 function Repl:error(msg, code)
+  if enigma.error.is(msg) then
+    self.write("ERROR: " .. enigma.error.describe(msg) .. "\n")
+    return
+  end
   self.write(("ERROR: %s%s\n"):format(tostring(msg), code and (" (SQLSTATE " .. tostring(code) .. ")") or ""))
 end
 
@@ -124,7 +130,8 @@ function Repl:run_lua(text)
     return "done"
   end
   local res = table.pack(xpcall(fn, function(e)
-    return type(e) == "string" and e or ("(error object is a %s value)"):format(type(e))
+    if enigma.error.is(e) or type(e) == "string" then return e end
+    return enigma.error.describe(e)   -- its __tostring, or what kind of value it is
   end))
   if not res[1] then
     self:error(res[2])
@@ -170,9 +177,9 @@ function Repl:run_sql(text)
     return "done"
   end
   local started = enigma.monotime()
-  local rows, msg, code = self.db:query(text)
+  local rows, msg, code, err = self.db:query(text)
   if not rows then
-    self:error(msg, code)
+    self:error(err or msg, code)
   elseif rows.columns and #rows.columns > 0 then
     self:print_rows(rows)
   else

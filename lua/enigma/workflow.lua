@@ -16,9 +16,9 @@ function workflow.connection(opts)
   return default_db
 end
 
---- A crypto error object (from pcall) as nil, message, code; anything else is re-raised.
+--- An enigma.error (from pcall) as nil, message, code; anything else is re-raised.
 function workflow.failure(err)
-  if type(err) == "table" and err.code then return nil, err.message, err.code end
+  if enigma.error.is(err) then return nil, err.message, err.code end
   error(err, 0)
 end
 
@@ -27,7 +27,7 @@ function workflow.address(text, what)
   if type(text) ~= "string" then error(what .. " (an address) is required", 3) end
   local ok, checked = pcall(enigma.crypto.checksum_address, text)
   if not ok then
-    if type(checked) == "table" then
+    if enigma.error.is(checked) then
       return nil, ("%s: %s"):format(what, checked.message), "EADDRESS"
     end
     error(checked, 0)

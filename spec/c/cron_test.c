@@ -170,7 +170,7 @@ static void test_next(void)
     for (i = 0; i < sizeof next_cases / sizeof next_cases[0]; i++) {
         const struct next_case *c = &next_cases[i];
         enigma_cron cron;
-        enigma_error err = {"", ""};
+        enigma_error err = {0};
         time_t t = parse_iso(c->from), next = 0;
 
         if (enigma_cron_parse(&cron, c->expr, &err) != 0) {
@@ -238,7 +238,7 @@ static void test_bad(void)
 
     for (i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         enigma_cron cron;
-        enigma_error err = {"", ""};
+        enigma_error err = {0};
         int rc = enigma_cron_parse(&cron, bad_cases[i].expr, &err);
 
         CHECK(rc == -1);
@@ -301,7 +301,7 @@ static void test_fields(void)
 static void test_zones(void)
 {
     enigma_cron c;
-    enigma_error err = {"", ""};
+    enigma_error err = {0};
     time_t next;
 
     CHECK(enigma_cron_parse(&c, "@daily", &err) == 0);

@@ -58,7 +58,7 @@ static int decrypt(uint8_t key[32], const char *json, const char *pw, enigma_err
  * leading '~' a substring of it. The key comes back wiped. */
 static void expect_fail(const char *json, const char *code, const char *msg)
 {
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     uint8_t key[32];
     memset(key, 0xaa, sizeof key);
     CHECK(decrypt(key, json, "foo", &err) == -1);
@@ -110,7 +110,7 @@ static void test_vectors(void)
         const char *id = json_string_value(json_object_get(vec, "id"));
         const char *pw = json_string_value(json_object_get(vec, "password"));
         char *text = json_dumps(json_object_get(vec, "json"), JSON_COMPACT);
-        enigma_error err = {{0}, {0}};
+        enigma_error err = {0};
         int rc = enigma_keystore_decrypt(key, text, strlen(text), pw, strlen(pw), &err);
 
         hex32(want, json_string_value(json_object_get(vec, "priv")));
@@ -158,7 +158,7 @@ static void test_vectors(void)
 
 static void test_wrong_password(void)
 {
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     uint8_t key[32], want[32];
     hex32(want, BASE_PRIV);
     CHECK(decrypt(key, BASE, "foo", &err) == 0);
@@ -172,7 +172,7 @@ static void test_wrong_password(void)
 /* Encrypts PRIV with `opts`, checks the file's shape, decrypts it back. */
 static void round_trip(const enigma_keystore_opts *opts, const char *kdf, int decrypt_back)
 {
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     uint8_t priv[32], key[32];
     char *out = NULL;
     hex32(priv, PRIV_HEX);
@@ -246,7 +246,7 @@ static void test_export_errors(void)
         "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", /* n */
         "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
     };
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     uint8_t key[32];
     char *out = (char *)"untouched";
     enigma_keystore_opts light = {ENIGMA_KEYSTORE_PBKDF2, 0, 0, 0, 1000};
@@ -370,7 +370,7 @@ static void test_import_errors(void)
     json_object_del(root, "crypto");
     char *t = json_dumps(root, JSON_COMPACT);
     uint8_t key[32], want[32];
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     hex32(want, BASE_PRIV);
     CHECK(decrypt(key, t, "foo", &err) == 0);
     CHECK(memcmp(key, want, 32) == 0);
@@ -382,7 +382,7 @@ static void test_import_errors(void)
 static void test_tampered(void)
 {
     enigma_keystore_opts light = {ENIGMA_KEYSTORE_SCRYPT, 2, 8, 1, 0};
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     uint8_t priv[32], key[32];
     char *out = NULL;
     hex32(priv, PRIV_HEX);
@@ -410,7 +410,7 @@ static void test_invalid_plaintext(void)
         char salt_hex[67], iv_hex[35], ct_hex[67], mac_hex[67], text[1024];
         struct aes128_ctx aes;
         enigma_keccak256_ctx kc;
-        enigma_error err = {{0}, {0}};
+        enigma_error err = {0};
 
         hex32(plain, plains[i]);
         enigma_crypto_random(salt, sizeof salt);

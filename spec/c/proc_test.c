@@ -47,7 +47,7 @@ static int sh(const enigma_proc_user *u, const char *script, int *status, enigma
 static void test_lookup(void)
 {
     enigma_proc_user u;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
 
     CHECK(enigma_proc_lookup(&u, "root", &err) == 0);
     CHECK(u.drop == 1 && u.uid == 0 && u.gid == 0 && u.ngroups >= 1);
@@ -61,7 +61,7 @@ static void test_lookup(void)
 static void test_run_as_self(void)
 {
     enigma_proc_user self;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     char buf[4096], script[128];
     sigset_t usr1, old;
     int status = -1, fd;
@@ -102,7 +102,7 @@ static void test_run_as_self(void)
 static void test_run_failures(void)
 {
     enigma_proc_user self;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     char *missing[] = {"/nonexistent/program", NULL}, bad_out[PATH_MAX + 32];
     int status = -1;
 
@@ -121,7 +121,7 @@ static void test_run_failures(void)
 static void test_reach_as_self(void)
 {
     enigma_proc_user self;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     char blocked[PATH_MAX] = "x";
     int reachable = -1;
 
@@ -135,7 +135,7 @@ static void test_reach_as_self(void)
 static void test_as_nobody(void)
 {
     enigma_proc_user nobody;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     char buf[256], want[64], locked[PATH_MAX + 16], inner[PATH_MAX + 32], blocked[PATH_MAX];
     struct stat st;
     int status = -1, reachable = -1;
@@ -160,7 +160,7 @@ static void test_as_nobody(void)
 static void test_switch_refused(void)
 {
     enigma_proc_user root, nobody;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     pid_t pid;
     int status;
 

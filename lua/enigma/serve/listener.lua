@@ -58,7 +58,7 @@ function Listener:listen(db, since)
   while not self.stopping do
     self.listened_at = sched.now()
     local n, werr = db:wait(5)
-    if not n then error({ message = werr, code = "08006" }, 0) end
+    if not n then error(enigma.error(werr, "08006"), 0) end
   end
 end
 

@@ -16,10 +16,10 @@ function service.log(fmt, ...)
   io.stdout:flush()
 end
 
---- Runs a statement; a failure raises { message, code } (a lost connection has code 08xxx).
+--- Runs a statement; a failure raises an enigma.error (a lost connection has code 08xxx).
 function service.query(db, sql, ...)
   local rows, msg, code = db:query(sql, ...)
-  if not rows then error({ message = msg, code = code }, 0) end
+  if not rows then error(enigma.error(msg, code), 0) end
   return rows
 end
 
