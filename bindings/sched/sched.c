@@ -9,17 +9,17 @@
  *   sched.sleep(seconds)
  *   sched.timer(after, every, fn) --> handle; fn() runs as a new task after
  *                                   `after` seconds, then every `every` (0: once)
- *   sched.watch(dir, fn)        --> handle; fn(filename) as a task on each change
+ *   sched.watch(dir, fn)        --> handle | nil, message, code; fn(filename) as a task on each change
  *   sched.signal(name, fn)      --> handle; fn(name) as a task on "SIGINT", "SIGTERM", "SIGHUP"
  *   handle:stop()
  *   sched.run()                 runs the loop until sched.stop(), or nothing is left
  *   sched.stop()
  *   sched.now()                 --> wall-clock Unix time, seconds (microsecond resolution)
  *   sched.cpu_time()            --> user + system CPU seconds used by this process
- *   sched.listdir(path)         --> the names in a directory, sorted | nil, message
+ *   sched.listdir(path)         --> the names in a directory, sorted | nil, message, code
  *   sched.identity()            --> hostname, pid
- *   sched.cron(expr)            --> cron | nil, message
- *   cron:next(after, [tz])      --> the first fire time after `after` (Unix seconds) | nil, message
+ *   sched.cron(expr)            --> cron | nil, message, code
+ *   cron:next(after, [tz])      --> the first fire time after `after` (Unix seconds) | nil, message, code
  *   task:wake(...)              resumes a suspended task with true, ... on the next loop turn
  *   task:cancel()               never resumes it again (its waits are dropped)
  *   task:status()               --> "running" | "suspended" | "waiting" | "dead"
@@ -593,7 +593,8 @@ static int sched_watch(lua_State *L)
         handle_stop(L, lua_touserdata(L, -1));
         luaL_pushfail(L);
         lua_pushfstring(L, "cannot watch %s: %s", path, uv_strerror(rc));
-        return 2;
+        lua_pushstring(L, uv_err_name(rc));
+        return 3;
     }
     return 1;
 }
@@ -677,7 +678,8 @@ static int sched_listdir(lua_State *L)
         uv_fs_req_cleanup(&req);
         luaL_pushfail(L);
         lua_pushfstring(L, "%s: %s", path, uv_strerror(n));
-        return 2;
+        lua_pushstring(L, uv_err_name(n));
+        return 3;
     }
     lua_createtable(L, n, 0);
     while (uv_fs_scandir_next(&req, &ent) != UV_EOF) {
@@ -712,7 +714,8 @@ static int sched_cron(lua_State *L)
     if (enigma_cron_parse(c, text, &err) < 0) {
         luaL_pushfail(L);
         lua_pushstring(L, err.message);
-        return 2;
+        lua_pushstring(L, err.code);
+        return 3;
     }
     luaL_setmetatable(L, CRON_MT);
     return 1;
@@ -729,7 +732,8 @@ static int cron_next(lua_State *L)
     if (enigma_cron_next(c, tz, (time_t)after, &next, &err) < 0) {
         luaL_pushfail(L);
         lua_pushstring(L, err.message);
-        return 2;
+        lua_pushstring(L, err.code);
+        return 3;
     }
     lua_pushinteger(L, (lua_Integer)next);
     return 1;

@@ -105,29 +105,36 @@ function report.parse(spec, argv)
 end
 
 --- Runs spec with opts (the options' defaults fill what is missing) on db (default: a new
---- connection to the default database). Returns its sections, or nil and a message.
+--- connection to the default database). Returns its sections, or nil, message, code (EOPTION,
+--- a SQLSTATE, EREPORT when the script failed).
 function report.run_spec(spec, opts, db)
   local given = opts or {}
   opts = {}
   for name, o in pairs(spec.options or {}) do
     if given[name] == nil then opts[name] = o.default else opts[name] = given[name] end
-    if o.required and opts[name] == nil then return nil, ("option %s is required"):format(name) end
+    if o.required and opts[name] == nil then return nil, ("option %s is required"):format(name), "EOPTION" end
   end
   for name, v in pairs(given) do
-    if not (spec.options or {})[name] then return nil, ("unknown option '%s'"):format(tostring(name)) end
+    if not (spec.options or {})[name] then
+      return nil, ("unknown option '%s'"):format(tostring(name)), "EOPTION"
+    end
     opts[name] = v
   end
   local own
   if not db then
     local err
-    db, err = enigma.db.connect()
-    if not db then return nil, "cannot connect to the database: " .. tostring(err) end
+    local code
+    db, err, code = enigma.db.connect()
+    if not db then return nil, "cannot connect to the database: " .. tostring(err), code or "08001" end
     own = db
   end
   local ok, result, err = pcall(spec.run, db, opts or {})
   if own then own:close() end
-  if not ok then return nil, tostring(result) end
-  if result == nil then return nil, tostring(err) end
+  if not ok then
+    if enigma.error.is(result) then return nil, result.message, result.code end
+    return nil, tostring(result), "EREPORT"
+  end
+  if result == nil then return nil, tostring(err), "EREPORT" end
   return sections_of(result)
 end
 
@@ -160,7 +167,7 @@ function report.load(name)
   return spec
 end
 
---- report.run(name, opts[, db]) from Lua: the sections, or nil and a message.
+--- report.run(name, opts[, db]) from Lua: the sections, or nil, message, code.
 function report.run(name, opts, db)
   return report.run_spec(report.load(name), opts, db)
 end
