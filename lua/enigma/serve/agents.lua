@@ -132,7 +132,7 @@ function Agents:changed(filename)
     return
   end
   if not strategies.TYPES[name] then
-    log("agent %s: '%s' is not an agent type; not loaded", name, name)
+    log("agent %s: %s; not loaded", name, strategies.not_a_type(name))
     return
   end
   local s, err = strategies.load(path, name, { sandbox = self.sandbox })

@@ -41,6 +41,15 @@ M.TYPES = {
   yield_optimizer_pro = true, privacy_sentinel = true, risk_shield = true,
   arbitrage_hunter = true, liquidity_manager = true, strategy_bot = true,
 }
+--- Why a file named `name` is not loaded: it names no agent type, and how to make one.
+function M.not_a_type(name)
+  local types = {}
+  for t in pairs(M.TYPES) do types[#types + 1] = t end
+  table.sort(types)
+  return ("'%s' is not an agent type (they are %s); name the file after one, or add the type "
+          .. "(README, \"Adding an agent type\")"):format(name, table.concat(types, ", "))
+end
+
 M.LIMITS = { instructions = 10000000, memory = 8 << 20, time = 2 }   -- per tick, by default
 M.MAX = { instructions = 100000000, memory = 64 << 20, time = 30 }  -- what a strategy may ask
 M.BOX_MEMORY = 128 << 20          -- one strategy's whole state: its module and running ticks
@@ -143,7 +152,7 @@ function M.load_dir(dir, opts)
       if M.TYPES[name] then
         s, serr = M.load(dir .. "/" .. file, name, opts)
       else
-        serr = ("%s/%s: '%s' is not an agent type"):format(dir, file, name)
+        serr = ("%s/%s: %s"):format(dir, file, M.not_a_type(name))
       end
       if s then loaded[name] = s else failed[name] = serr end
     end
