@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 ENIGMA = $(BUILD)/enigma
 
-.PHONY: all bootstrap build run test bench install asan valgrind fuzz clean
+.PHONY: all bootstrap build run test bench fresh-check install asan valgrind fuzz clean
 
 all: build
 
@@ -71,3 +71,9 @@ valgrind: build
 	    --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t; \
 	done
 	ENIGMA_HOME=$(BUILD)/test-home $(ENIGMA) db stop
+
+# The README's two commands on a minimal Debian 12 made with debootstrap, as root with the
+# checkout in /root/enigma (tools/fresh-debian.sh; slow, needs root and Debian's archive;
+# not run by CI). It checks HEAD: commit first.
+fresh-check:
+	sh tools/fresh-debian.sh $(FRESH_DIR)
