@@ -79,35 +79,29 @@ describe("README.md", function()
     assert.matches("\n2\n", out)              -- the insert's affected rows
   end)
 
-  it("the report example prints a section's rows", function()
+  -- Runs the runnable block containing `needle` with enigma run; returns its output.
+  local function run_block_with(needle)
     for _, b in ipairs(runnable) do
       local text = table.concat(b.code, "\n")
-      if text:find("report.run", 1, true) then
+      if text:find(needle, 1, true) then
         local path = write(text)
         local code, out, err = shell.run(("%s run %s"):format(BIN, path))
         os.remove(path)
         assert.are.equal(0, code, err)
-        assert.matches("^%d+\tEnigma ", out)
-        return
+        return out
       end
     end
-    error("no block shows report.run")
+    error("no block shows " .. needle)
+  end
+
+  it("the report example prints a section's rows", function()
+    assert.matches("^%d+\tEnigma ", run_block_with("report.run"))
   end)
 
   it("the error example prints what its comments say", function()
-    for _, b in ipairs(runnable) do
-      local text = table.concat(b.code, "\n")
-      if text:find("enigma.error.describe", 1, true) then
-        local path = write(text)
-        local code, out, err = shell.run(("%s run %s"):format(BIN, path))
-        os.remove(path)
-        assert.are.equal(0, code, err)
-        assert.matches("^42703\t8\n", out)
-        assert.matches('column "nosuch" does not exist %(SQLSTATE 42703%)\nLINE 1: select nosuch from ai_agents\n' ..
-                       (" "):rep(15) .. "%^", out)
-        return
-      end
-    end
-    error("no block shows enigma.error.describe")
+    local out = run_block_with("enigma.error.describe")
+    assert.matches("^42703\t8\n", out)
+    assert.matches('column "nosuch" does not exist %(SQLSTATE 42703%)\nLINE 1: select nosuch from ai_agents\n' ..
+                   (" "):rep(15) .. "%^", out)
   end)
 end)

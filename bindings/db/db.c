@@ -113,19 +113,13 @@ static void push_error(lua_State *L, const enigma_error *err)
 int enigma_luadb_fail(lua_State *L, enigma_luadb_conn *c, const enigma_error *err)
 {
     push_error(L, err);
-    if (c != NULL && c->depth > 0)
-        return lua_error(L);
-    luaL_pushfail(L);
-    lua_getfield(L, -2, "message");
-    lua_getfield(L, -3, "code");
-    lua_rotate(L, -4, -1); /* nil, message, code, object */
-    return 4;
+    return enigma_luadb_fail_object(L, c);
 }
 
 /* Like enigma_luadb_fail(), from the error object at the top of the stack. */
 int enigma_luadb_fail_object(lua_State *L, enigma_luadb_conn *c)
 {
-    if (c->depth > 0)
+    if (c != NULL && c->depth > 0)
         return lua_error(L);
     luaL_pushfail(L);
     lua_getfield(L, -2, "message");
