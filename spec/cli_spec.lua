@@ -128,4 +128,74 @@ describe("enigma CLI", function()
       assert.are.equal("enigma\n", out)
     end)
   end)
+
+  describe("habits", function()
+    local SRC = assert(os.getenv("ENIGMA_SOURCE_DIR"))
+
+    it("takes --opt=value wherever it takes --opt value", function()
+      local spaced = { run(BIN .. " cron next '*/7 * * * *' --from 2026-03-08T09:00:00Z --tz America/New_York -n 3") }
+      local joined = { run(BIN .. " cron next '*/7 * * * *' --from=2026-03-08T09:00:00Z --tz=America/New_York -n 3") }
+      assert.are.equal(0, spaced[1], spaced[3])
+      assert.are.same(spaced, joined)
+      local code, out, err = run(BIN .. " jobs list --jobs=" .. SRC .. "/scripts/jobs")
+      assert.are.equal(0, code, err)
+      assert.matches("pool_stats", out)
+      code, out, err = run(BIN .. " run " .. SRC .. "/scripts/reports/pool_analytics.lua --format=csv")
+      assert.are.equal(0, code, err)
+      assert.matches("^pool_name,", out)
+      -- an empty value is a value; a bare --= is not an option
+      code, _, err = run(BIN .. " cron next '* * * * *' --tz=")
+      assert.are.equal(2, code)
+      assert.matches("enigma: ", err)
+      code, _, err = run(BIN .. " migrate --=x")
+      assert.are.equal(2, code)
+      assert.matches("'%-%-=x'", err)
+    end)
+
+    it("leaves a script's own arguments alone", function()
+      local path = script("print(table.concat(arg, '|'))")
+      local code, out = run(BIN .. " run " .. path .. " --x=y -- --a=b")
+      os.remove(path)
+      assert.are.equal(0, code)
+      assert.are.equal("--x=y|--|--a=b\n", out)
+    end)
+
+    it("has enigma help and enigma help COMMAND", function()
+      local code, out = run(BIN .. " help")
+      assert.are.equal(0, code)
+      assert.matches("usage: enigma", out)
+      for _, cmd in ipairs({ "run", "migrate", "db", "cron", "serve", "jobs", "agents", "repl" }) do
+        local c1, o1 = run(BIN .. " help " .. cmd)
+        local c2, o2 = run(BIN .. " " .. cmd .. " --help")
+        assert.are.equal(0, c1, cmd)
+        assert.are.equal(o2, o1, cmd)
+        assert.matches("usage: enigma " .. cmd, o1)
+        assert.are.equal(0, c2)
+      end
+      local err
+      code, _, err = run(BIN .. " help migrte")
+      assert.are.equal(2, code)
+      assert.matches("did you mean 'migrate'", err)
+      code, _, err = run(BIN .. " help run db")
+      assert.are.equal(2, code)
+      assert.matches("one command", err)
+    end)
+
+    it("suggests the command a typo meant, and nothing for a word far from all", function()
+      local quote = require("shell").quote
+      for _, case in ipairs({ { "migrte", "migrate" }, { "srve", "serve" }, { "agnets", "agents" },
+                              { "crn", "cron" }, { "mig", "migrate" }, { "hlep", "help" },
+                              { "r\1un", "run" }, { "RUN" }, { "xyzzy" }, { "a" }, { ("q"):rep(5000) } }) do
+        local typo, meant = case[1], case[2]
+        local code, out, err = run(BIN .. " " .. quote(typo))
+        assert.are.equal(2, code, typo:sub(1, 20))
+        assert.are.equal("", out)
+        if meant then
+          assert.matches("did you mean '" .. meant .. "'%?", err, nil, typo)
+        else
+          assert.is_nil(err:find("did you mean", 1, true), typo:sub(1, 20))
+        end
+      end
+    end)
+  end)
 end)

@@ -74,6 +74,7 @@ end
 
 --- The options of spec from argv (a list of strings): opts and the format, or nil and a message.
 function report.parse(spec, argv)
+  argv = require("enigma.args").split(argv)
   local opts, fmt, i = {}, "table", 1
   for name, o in pairs(spec.options or {}) do opts[name] = o.default end
   while i <= #argv do

@@ -12,9 +12,10 @@ local usage = [=[
 usage: enigma run scripts/demo/generate.lua [--users N] [--deposits N] [--transactions N]
                                             [--days N] [--seed N] [--csv DIR]]=]
 
+local argv = require("enigma.args").split(arg)
 local opts, i = { users = 0, deposits = 0, transactions = 0 }, 1
-while arg[i] do
-  local flag, value = arg[i], arg[i + 1]
+while argv[i] do
+  local flag, value = argv[i], argv[i + 1]
   local key = flag:match("^%-%-(%a+)$")
   if flag == "-h" or flag == "--help" then print(usage) os.exit(0) end
   if key == "csv" and value then

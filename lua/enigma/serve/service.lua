@@ -43,8 +43,10 @@ end
 
 --- Parses command-line arguments against `known`: option name (without "--") -> { key = the
 --- field it sets, kind = "flag" (sets `value`, default true), "string" or "number" (positive) }.
---- -h/--help sets opts.help. Returns opts and the positional arguments, or nil and a message.
+--- -h/--help sets opts.help; --opt=value is --opt value. Returns opts and the positional
+--- arguments, or nil and a message.
 function service.parse_options(args, known)
+  args = require("enigma.args").split(args)
   local opts, rest, i = {}, {}, 1
   while i <= #args do
     local a = args[i]
