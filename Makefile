@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 ENIGMA = $(BUILD)/enigma
 
-.PHONY: all bootstrap build run test bench fresh-check install asan valgrind fuzz clean
+.PHONY: all bootstrap build run test bench fresh-check install lint format asan valgrind fuzz clean
 
 all: build
 
@@ -36,6 +36,14 @@ bench: build
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Style: clang-format (.clang-format) on the C sources, luacheck (.luacheckrc) on the
+# Lua. Fails on any difference or finding and prints it; `make format` applies clang-format.
+lint: bootstrap
+	@sh tools/lint.sh
+
+format: bootstrap
+	@sh tools/lint.sh --format
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: bootstrap

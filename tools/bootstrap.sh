@@ -10,6 +10,7 @@ packages="
   libsodium-dev libsecp256k1-dev nettle-dev libgmp-dev libuv1-dev libreadline-dev
   libjansson-dev tzdata tmux
   chromium netpbm
+  valgrind lua-check clang-format-22
   luarocks
 "
 # luarocks is for the install test, which builds the rockspec with `luarocks make`.
