@@ -97,10 +97,13 @@ static void drop_notice(void *arg, const char *message)
     (void)message;
 }
 
-int enigma_db_default_conninfo(char *buf, size_t size, enigma_error *err)
+/* The default connection string; `create` says whether the embedded
+ * cluster may be created when it does not exist (it is started either way). */
+static int default_conninfo(char *buf, size_t size, int create, enigma_error *err)
 {
     const char *url = getenv("ENIGMA_DATABASE_URL");
     enigma_pgcluster cluster;
+    enigma_pgcluster_state state;
 
     if (url == NULL || *url == '\0')
         url = getenv("DATABASE_URL");
@@ -114,26 +117,57 @@ int enigma_db_default_conninfo(char *buf, size_t size, enigma_error *err)
         buf[0] = '\0';      /* libpq reads its PG* variables itself */
         return 0;
     }
-    if (enigma_pgcluster_open(&cluster, NULL, err) < 0 ||
-        enigma_pgcluster_start(&cluster, err) < 0)
+    if (enigma_pgcluster_open(&cluster, NULL, err) < 0)
+        return -1;
+    if (!create) {
+        if (enigma_pgcluster_status(&cluster, &state, err) < 0)
+            return -1;
+        if (state == ENIGMA_PGCLUSTER_UNINITIALIZED)
+            return enigma_error_set(err, "ENOCLUSTER",
+                                    "no database cluster at %s (enigma db start creates one)",
+                                    cluster.home);
+    }
+    if (enigma_pgcluster_start(&cluster, err) < 0)
         return -1;
     if (enigma_pgcluster_url(&cluster, NULL, buf, size) < 0)
         return enigma_error_set(err, "EURL", "the embedded cluster's path is too long");
     return 0;
 }
 
+int enigma_db_default_conninfo(char *buf, size_t size, enigma_error *err)
+{
+    return default_conninfo(buf, size, 1, err);
+}
+
+static enigma_db *connect_url(const char *url, enigma_error *err);
+
 enigma_db *enigma_db_connect(const char *url, enigma_error *err)
 {
     char fallback[4096];
+
+    if (url == NULL) {
+        if (default_conninfo(fallback, sizeof fallback, 1, err) < 0)
+            return NULL;
+        url = fallback;
+    }
+    return connect_url(url, err);
+}
+
+enigma_db *enigma_db_connect_existing(enigma_error *err)
+{
+    char fallback[4096];
+
+    if (default_conninfo(fallback, sizeof fallback, 0, err) < 0)
+        return NULL;
+    return connect_url(fallback, err);
+}
+
+static enigma_db *connect_url(const char *url, enigma_error *err)
+{
     char *parse_error = NULL;
     PQconninfoOption *opts;
     enigma_db *db;
 
-    if (url == NULL) {
-        if (enigma_db_default_conninfo(fallback, sizeof fallback, err) < 0)
-            return NULL;
-        url = fallback;
-    }
     opts = PQconninfoParse(url, &parse_error);
     if (opts == NULL) {
         enigma_error_set(err, "EURL", "invalid database URL: %s",

@@ -26,10 +26,19 @@ typedef struct enigma_db_stmt enigma_db_stmt;
  * Opens a connection. `url` is a libpq connection string or URI; when NULL
  * the first of these wins: $ENIGMA_DATABASE_URL, $DATABASE_URL, libpq's own
  * PG* variables (when PGHOST, PGDATABASE or PGSERVICE is set), and otherwise
- * the embedded cluster under $ENIGMA_HOME, started on demand.
+ * the embedded cluster of the enigma home (core/home.h), started on demand
+ * and created when it does not exist.
  * Returns a connection the caller closes with enigma_db_close(), or NULL.
  */
 enigma_db *enigma_db_connect(const char *url, enigma_error *err);
+
+/*
+ * enigma_db_connect(NULL, err) for a command that only reads: the embedded
+ * cluster is started when stopped but never created. When it does not
+ * exist, fails with "ENOCLUSTER" ("no database cluster at <home> (enigma db
+ * start creates one)") and nothing has been created.
+ */
+enigma_db *enigma_db_connect_existing(enigma_error *err);
 
 /* Closes the connection and frees everything it owns. NULL is a no-op. */
 void enigma_db_close(enigma_db *db);

@@ -26,6 +26,8 @@
 
 #include <libpq-fe.h>
 
+#include "core/home.h"
+#include "core/homemap.h"
 #include "core/proc.h"
 
 #define SERVER_USER "postgres"  /* the OS user when we are root, and the superuser role */
@@ -142,23 +144,25 @@ static int server_user(enigma_proc_user *u, enigma_error *err)
 }
 
 /* Root only: the postgres user must be able to traverse every directory
- * down to the home, or it cannot reach its data. Checked as that user. */
+ * down to the cluster, or it cannot reach its data. open() chose a place it
+ * can reach, unless a cluster was already in a home it no longer can.
+ * Checked as that user. */
 static int check_reachable(const enigma_pgcluster *c, const enigma_proc_user *u,
                            enigma_error *err)
 {
     char blocked[PATH_MAX];
     int reachable;
 
-    if (enigma_proc_reach(u, c->home, &reachable, blocked, sizeof blocked, err) < 0)
+    if (enigma_proc_reach(u, c->clusterdir, &reachable, blocked, sizeof blocked, err) < 0)
         return -1;
     if (!reachable)
         return enigma_error_set(err, "EACCES",
                                 "the '%s' user, which runs the database server when enigma "
-                                "runs as root, cannot traverse %s to reach %s; set ENIGMA_HOME "
-                                "to a directory it can reach (e.g. /var/lib/enigma) or allow "
-                                "it (chmod o+x)",
+                                "runs as root, cannot traverse %s to reach the cluster in %s; "
+                                "allow it (chmod o+x %s) or set ENIGMA_HOME to another "
+                                "directory",
                                 SERVER_USER, blocked[0] ? blocked : "a parent directory",
-                                c->home);
+                                c->clusterdir, blocked[0] ? blocked : "...");
     return 0;
 }
 
@@ -262,7 +266,7 @@ static int make_dirs(const char *home, enigma_error *err)
     size_t i, len;
 
     if (snprintf(path, sizeof path, "%s", home) >= (int)sizeof path)
-        return enigma_error_set(err, "EIO", "home path too long: %s", home);
+        return enigma_error_set(err, "EIO", "path too long: %s", home);
     len = strlen(path);
     for (i = 1; i <= len; i++) {
         if (i < len && path[i] != '/')
@@ -279,39 +283,67 @@ static int make_dirs(const char *home, enigma_error *err)
     return 0;
 }
 
+/* A cluster's own: the home's (not mapped), or a mapped one the home records. */
+static int is_current(const enigma_pgcluster *c)
+{
+    return !c->mapped || enigma_homemap_recorded(c->home, c->clusterdir);
+}
+
+/* Chooses where the cluster lives: in the home, or, when we are root and
+ * the postgres user cannot reach the home, where core/homemap says. A
+ * cluster already in the home stays there. */
+static int place_cluster(enigma_pgcluster *c, enigma_error *err)
+{
+    char mapped[PATH_MAX];
+    enigma_proc_user u;
+    enigma_error why;
+
+    snprintf(c->clusterdir, sizeof c->clusterdir, "%s", c->home);
+    c->mapped = 0;
+    if (geteuid() != 0 || exists(c->home, "data/PG_VERSION"))
+        return 0;
+    if (enigma_proc_lookup(&u, SERVER_USER, &why) < 0)
+        return 0;                       /* start says why */
+    if (enigma_homemap_choose(c->home, &u, mapped, sizeof mapped, &c->mapped, err) < 0)
+        return -1;
+    if (c->mapped)
+        snprintf(c->clusterdir, sizeof c->clusterdir, "%s", mapped);
+    return 0;
+}
+
 int enigma_pgcluster_open(enigma_pgcluster *c, const char *home, enigma_error *err)
 {
-    char abs[PATH_MAX];
+    char cwd[PATH_MAX];
     const size_t sock_max = sizeof(((struct sockaddr_un *)0)->sun_path);
 
     memset(c, 0, sizeof *c);
-    if (home == NULL)
-        home = getenv("ENIGMA_HOME");
-    if (home == NULL || home[0] == '\0')
-        home = "./.enigma";
-    if (make_dirs(home, err) < 0)
+    if (home == NULL || home[0] == '\0') {
+        if (enigma_home_locate(c->home, sizeof c->home, NULL, err) < 0)
+            return -1;
+    } else if (enigma_home_absolute(home, getcwd(cwd, sizeof cwd), c->home, sizeof c->home,
+                                    err) < 0) {
         return -1;
-    if (realpath(home, abs) == NULL)
-        return enigma_error_set(err, "EIO", "cannot resolve %s: %s", home, strerror(errno));
+    }
     /* pg_ctl puts paths in "..." in a shell command, libpq splits host lists
      * on commas, and a .conf line cannot hold a line break */
-    if (strpbrk(abs, "\"$`\\,\n\r") != NULL)
+    if (strpbrk(c->home, "\"$`\\,\n\r") != NULL)
         return enigma_error_set(err, "EIO",
                                 "the enigma home %s contains one of \" $ ` \\ , or a line "
                                 "break, which pg_ctl and libpq cannot take in a path; set "
                                 "ENIGMA_HOME to another directory",
-                                abs);
-    snprintf(c->home, sizeof c->home, "%s", abs);
-    if (join(c->datadir, sizeof c->datadir, abs, "data") < 0 ||
-        join(c->sockdir, sizeof c->sockdir, abs, "run") < 0 ||
-        join(c->logdir, sizeof c->logdir, abs, "log") < 0 ||
+                                c->home);
+    if (place_cluster(c, err) < 0)
+        return -1;
+    if (join(c->datadir, sizeof c->datadir, c->clusterdir, "data") < 0 ||
+        join(c->sockdir, sizeof c->sockdir, c->clusterdir, "run") < 0 ||
+        join(c->logdir, sizeof c->logdir, c->clusterdir, "log") < 0 ||
         join(c->logfile, sizeof c->logfile, c->logdir, "postgresql.log") < 0)
-        return enigma_error_set(err, "EIO", "home path too long: %s", abs);
+        return enigma_error_set(err, "EIO", "home path too long: %s", c->home);
     if (strlen(c->sockdir) + sizeof "/.s.PGSQL.65535" > sock_max)
         return enigma_error_set(err, "EIO",
                                 "the socket path under %s is longer than the %zu bytes a unix "
                                 "socket allows; set ENIGMA_HOME to a shorter path",
-                                abs, sock_max - 1);
+                                c->home, sock_max - 1);
     return find_bindir(c, err);
 }
 
@@ -403,19 +435,23 @@ int enigma_pgcluster_status(const enigma_pgcluster *c, enigma_pgcluster_state *s
         *state = ENIGMA_PGCLUSTER_RUNNING;
     else
         *state = is_initialized(c) ? ENIGMA_PGCLUSTER_STOPPED : ENIGMA_PGCLUSTER_UNINITIALIZED;
+    if (!is_current(c))     /* left by a deleted home: start replaces it */
+        *state = ENIGMA_PGCLUSTER_UNINITIALIZED;
     return 0;
 }
 
 /* --- the lock --------------------------------------------------------------- */
 
-/* Exclusive flock on <home>/cluster.lock; close *fd to release it. */
+/* Exclusive flock on <cluster dir>/cluster.lock; close *fd to release it.
+ * The lock lives beside data/, so it is the same for every process that
+ * names the same home, even one whose home has been deleted. */
 static int lock_cluster(const enigma_pgcluster *c, int *fd, enigma_error *err)
 {
     char path[PATH_MAX];
     double deadline = now_seconds() + LOCK_WAIT_SECONDS;
 
-    if (join(path, sizeof path, c->home, "cluster.lock") < 0)
-        return enigma_error_set(err, "ELOCK", "lock path too long under %s", c->home);
+    if (join(path, sizeof path, c->clusterdir, "cluster.lock") < 0)
+        return enigma_error_set(err, "ELOCK", "lock path too long under %s", c->clusterdir);
     if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
         return enigma_error_set(err, "ELOCK", "cannot open %s: %s", path, strerror(errno));
     while (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
@@ -464,7 +500,7 @@ static int init_cluster(const enigma_pgcluster *c, const enigma_proc_user *u, en
         join(out, sizeof out, c->logdir, "initdb.log") < 0 ||
         join(conf, sizeof conf, tmpdir, "postgresql.conf") < 0 ||
         join(bin, sizeof bin, c->bindir, "initdb") < 0)
-        return enigma_error_set(err, "EIO", "path too long under %s", c->home);
+        return enigma_error_set(err, "EIO", "path too long under %s", c->clusterdir);
     if (remove_tree(tmpdir) < 0)
         return enigma_error_set(err, "EINITDB", "cannot remove the leftover %s: %s", tmpdir,
                                 strerror(errno));
@@ -513,7 +549,7 @@ static int write_conf(const enigma_pgcluster *c, const enigma_proc_user *u, enig
     quoted[pos] = '\0';
     if (join(path, sizeof path, c->datadir, "enigma.conf") < 0 ||
         join(tmp, sizeof tmp, c->datadir, "enigma.conf.tmp") < 0)
-        return enigma_error_set(err, "EIO", "path too long under %s", c->home);
+        return enigma_error_set(err, "EIO", "path too long under %s", c->clusterdir);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
         return enigma_error_set(err, "EIO", "cannot write %s: %s", tmp, strerror(errno));
     if ((f = fdopen(fd, "w")) == NULL) {
@@ -616,6 +652,64 @@ static int serves_default_db(const enigma_pgcluster *c)
     return ok;
 }
 
+static int stop_locked(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err);
+
+/* Root, a mapped cluster the home does not record (a new home, or one
+ * deleted and made again): stops whatever server still runs there and
+ * removes its data, so a new home gets a new cluster; then records the
+ * cluster in the home and names the home in the cluster directory. The
+ * lock file stays: other processes may be waiting on it. */
+static int adopt_mapped(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
+{
+    char path[PATH_MAX];
+
+    if (stop_locked(c, u, err) < 0)
+        return -1;
+    if (snprintf(path, sizeof path, "%s.init", c->datadir) >= (int)sizeof path)
+        return enigma_error_set(err, "EIO", "path too long under %s", c->clusterdir);
+    if (remove_tree(c->datadir) < 0 || remove_tree(path) < 0 || remove_tree(c->logdir) < 0 ||
+        remove_tree(c->sockdir) < 0)
+        return enigma_error_set(err, "EIO", "cannot remove the old cluster in %s: %s",
+                                c->clusterdir, strerror(errno));
+    if (make_dirs(c->home, err) < 0)
+        return -1;
+    return enigma_homemap_record(c->home, c->clusterdir, err);
+}
+
+/* Makes the home, and the cluster directory when it is elsewhere. */
+static int make_cluster_dir(const enigma_pgcluster *c, const enigma_proc_user *u,
+                            enigma_error *err)
+{
+    if (!c->mapped)
+        return make_dirs(c->home, err);
+    if (make_dirs(ENIGMA_HOMEMAP_ROOT, err) < 0)
+        return -1;
+    return ensure_dir(c->clusterdir, 0700, u, err);
+}
+
+static enigma_pgcluster_notice_fn *notice_fn;
+static void *notice_ud;
+
+void enigma_pgcluster_set_notice(enigma_pgcluster_notice_fn *fn, void *ud)
+{
+    notice_fn = fn;
+    notice_ud = ud;
+}
+
+static void notice_creating(const enigma_pgcluster *c)
+{
+    char msg[3 * PATH_MAX];
+
+    if (notice_fn == NULL)
+        return;
+    if (c->mapped)
+        snprintf(msg, sizeof msg, "creating a new database cluster in %s (its data in %s)",
+                 c->home, c->clusterdir);
+    else
+        snprintf(msg, sizeof msg, "creating a new database cluster in %s", c->home);
+    notice_fn(msg, notice_ud);
+}
+
 static int start_locked(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
 {
     char bin[PATH_MAX], out[PATH_MAX], dashd[PATH_MAX + 8], dashl[PATH_MAX + 8];
@@ -624,21 +718,26 @@ static int start_locked(const enigma_pgcluster *c, const enigma_proc_user *u, en
     PGPing p;
     int code;
 
+    if (!is_current(c) && adopt_mapped(c, u, err) < 0)
+        return -1;
     if (ping(c, &p, err) < 0)
         return -1;
     if (p == PQPING_OK || p == PQPING_REJECT)  /* another process started it */
         return wait_ready(c, err) < 0 ? -1 : create_default_db(c, err);
     if (ensure_dir(c->logdir, 0700, u, err) < 0 || ensure_dir(c->sockdir, 0700, u, err) < 0)
         return -1;
-    if (!is_initialized(c) && init_cluster(c, u, err) < 0)
-        return -1;
+    if (!is_initialized(c)) {
+        notice_creating(c);
+        if (init_cluster(c, u, err) < 0)
+            return -1;
+    }
     if (write_conf(c, u, err) < 0)
         return -1;
     if (join(bin, sizeof bin, c->bindir, "pg_ctl") < 0 ||
         join(out, sizeof out, c->logdir, "pg_ctl.log") < 0 ||
         snprintf(dashd, sizeof dashd, "-D%s", c->datadir) >= (int)sizeof dashd ||
         snprintf(dashl, sizeof dashl, "-l%s", c->logfile) >= (int)sizeof dashl)
-        return enigma_error_set(err, "EIO", "path too long under %s", c->home);
+        return enigma_error_set(err, "EIO", "path too long under %s", c->clusterdir);
     log_from = file_size(c->logfile);
     out_from = file_size(out);
     if (enigma_proc_run(u, argv, out, &code, err) < 0)
@@ -660,9 +759,11 @@ int enigma_pgcluster_start(const enigma_pgcluster *c, enigma_error *err)
     enigma_proc_user u;
     int fd, rc;
 
-    if (serves_default_db(c))
+    if (is_current(c) && serves_default_db(c))
         return 0;
     if (server_user(&u, err) < 0)
+        return -1;
+    if (make_cluster_dir(c, &u, err) < 0)
         return -1;
     if (u.drop && check_reachable(c, &u, err) < 0)
         return -1;
@@ -686,7 +787,7 @@ static int stop_locked(const enigma_pgcluster *c, const enigma_proc_user *u, eni
     if (join(bin, sizeof bin, c->bindir, "pg_ctl") < 0 ||
         join(out, sizeof out, c->logdir, "pg_ctl.log") < 0 ||
         snprintf(dashd, sizeof dashd, "-D%s", c->datadir) >= (int)sizeof dashd)
-        return enigma_error_set(err, "EIO", "path too long under %s", c->home);
+        return enigma_error_set(err, "EIO", "path too long under %s", c->clusterdir);
     if (ensure_dir(c->logdir, 0700, u, err) < 0)
         return -1;
     from = file_size(out);

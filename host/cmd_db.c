@@ -13,17 +13,22 @@
 static const char db_usage[] =
     "usage: enigma db start|stop|status|url|psql [PSQL-ARGS...]\n"
     "\n"
-    "The embedded PostgreSQL cluster under $ENIGMA_HOME (default ./.enigma):\n"
-    "  start    create it on first use (initdb), start it, wait until it accepts\n"
-    "           connections; it keeps running until `enigma db stop`\n"
+    "The embedded PostgreSQL cluster of the enigma home: $ENIGMA_HOME, else the\n"
+    "nearest .enigma directory above the current one, else $XDG_DATA_HOME/enigma\n"
+    "(~/.local/share/enigma):\n"
+    "  start    create it on first use (initdb, saying where on stderr), start it,\n"
+    "           wait until it accepts connections; it keeps running until\n"
+    "           `enigma db stop`\n"
     "  stop     stop it (nothing to do when it is not running)\n"
-    "  status   say whether it is uninitialised, stopped or running (exit 0\n"
-    "           when running, 3 otherwise)\n"
+    "  status   say whether it is running, stopped or not there, and where (exit\n"
+    "           0 when running, 3 otherwise); creates nothing\n"
     "  url      print a superuser connection string for it (psql accepts it)\n"
     "  psql     run psql against the default database (the one `enigma run`\n"
     "           scripts connect to: see `enigma --help`)\n"
-    "It listens on a unix socket in $ENIGMA_HOME/run only, never on TCP. Run as\n"
-    "root, its server runs as the `postgres` system user.\n";
+    "It listens on a unix socket in HOME/run only, never on TCP. Run as root, its\n"
+    "server runs as the `postgres` system user; when that user cannot reach the\n"
+    "home, the cluster lives in /var/lib/enigma/<key> instead (HOME/cluster links\n"
+    "to it).\n";
 
 static const char migrate_usage[] =
     "usage: enigma migrate [--status]\n"
@@ -58,7 +63,10 @@ static int db_start(void)
         return 1;
     if (enigma_pgcluster_start(&c, &err) < 0)
         return report(&err);
-    printf("database running in %s\n", c.home);
+    if (c.mapped)
+        printf("database running in %s (its data in %s)\n", c.home, c.clusterdir);
+    else
+        printf("database running in %s\n", c.home);
     return 0;
 }
 
@@ -77,7 +85,6 @@ static int db_stop(void)
 
 static int db_status(void)
 {
-    static const char *const names[] = {"uninitialised", "stopped", "running"};
     enigma_pgcluster c;
     enigma_pgcluster_state state;
     enigma_error err;
@@ -86,7 +93,13 @@ static int db_status(void)
         return 1;
     if (enigma_pgcluster_status(&c, &state, &err) < 0)
         return report(&err);
-    printf("%s (%s)\n", names[state], c.home);
+    if (state == ENIGMA_PGCLUSTER_UNINITIALIZED)
+        printf("no cluster at %s (enigma db start creates one)\n", c.home);
+    else if (c.mapped)
+        printf("%s (%s; its data in %s)\n",
+               state == ENIGMA_PGCLUSTER_RUNNING ? "running" : "stopped", c.home, c.clusterdir);
+    else
+        printf("%s (%s)\n", state == ENIGMA_PGCLUSTER_RUNNING ? "running" : "stopped", c.home);
     return state == ENIGMA_PGCLUSTER_RUNNING ? 0 : 3;
 }
 
@@ -200,7 +213,7 @@ int enigma_cmd_migrate(int argc, char **argv)
     if (argc > 1)
         return enigma_host_usage_error("migrate", "unexpected argument '%s'", argv[1]);
 
-    db = enigma_db_connect(NULL, &err);
+    db = status ? enigma_db_connect_existing(&err) : enigma_db_connect(NULL, &err);
     if (db == NULL)
         return report(&err);
     if (status) {

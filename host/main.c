@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "core/pgcluster.h"
 
 static const char usage_text[] =
     "usage: enigma [--version] [--help] COMMAND [ARGS...]\n"
@@ -123,10 +124,18 @@ static int help(int argc, char **argv)
     return dispatch(c, 1, args);
 }
 
+/* The one line that says a new database cluster is being made, and where. */
+static void print_notice(const char *message, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "enigma: %s\n", message);
+}
+
 int main(int argc, char **argv)
 {
     const struct command *c;
 
+    enigma_pgcluster_set_notice(print_notice, NULL);
     if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
         return enigma_cmd_repl(0, argv + 1); /* bare `enigma` on a terminal */
     if (argc < 2) {

@@ -1,7 +1,8 @@
 /*
  * enigma repl: the terminal around enigma.repl (lua/enigma/repl.lua).
  *
- * readline reads lines (history in $ENIGMA_HOME/history, completion from
+ * readline reads lines (history in HOME/history, the enigma home of
+ * core/home.h; completion from
  * repl:complete); each line goes to repl:feed, and its output to the terminal,
  * or through $PAGER when it is taller or wider than the screen. Ctrl-D quits. Ctrl-C never
  * quits: at the prompt it drops the line being typed; while a line runs it
@@ -9,6 +10,7 @@
  * statement due to user request") and stops Lua code with a hook, as lua.c does.
  */
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <libpq-fe.h>
 #include <readline/history.h>
@@ -24,13 +26,15 @@
 #include "bindings/binding.h"
 #include "alloc.h"
 #include "host.h"
+#include "core/home.h"
 
 static const char repl_usage[] =
     "usage: enigma repl\n"
     "\n"
     "An interactive session on the default database: Lua by default (`db` is the\n"
     "connection), SQL after \\sql. \\? lists the commands; Ctrl-C cancels the line or\n"
-    "the running query; Ctrl-D quits. History is kept in $ENIGMA_HOME/history.\n";
+    "the running query; Ctrl-D quits. History is kept in the file `history` in the\n"
+    "enigma home (see `enigma db --help`).\n";
 
 static lua_State *session;             /* the host state, for the hook and completion */
 static PGcancel *volatile canceller;   /* the connection's, while a line runs */
@@ -159,8 +163,8 @@ static const char session_lua[] =
 
 int enigma_cmd_repl(int argc, char **argv)
 {
-    const char *home = getenv("ENIGMA_HOME");
-    char history[4096];
+    char home[PATH_MAX], history[PATH_MAX + 16];
+    enigma_error err;
     struct sigaction sa;
     lua_State *L;
     int status;
@@ -183,10 +187,15 @@ int enigma_cmd_repl(int argc, char **argv)
     session = L;                       /* index 1: the repl object */
     canceller = make_canceller(L);
 
-    snprintf(history, sizeof history, "%s/history", home != NULL ? home : "./.enigma");
+    /* in the home found as the database's is; not created for it (the
+     * first connection to the embedded cluster creates it) */
+    history[0] = '\0';
+    if (enigma_home_locate(home, sizeof home, NULL, &err) == 0)
+        snprintf(history, sizeof history, "%s/history", home);
     using_history();
     stifle_history(1000);
-    read_history(history);
+    if (history[0] != '\0')
+        read_history(history);
     rl_readline_name = "enigma";
     rl_attempted_completion_function = complete;
     rl_basic_word_break_characters = " \t\n\"'`<>=;,()[]{}+-*/%^#~|&";
@@ -218,7 +227,8 @@ int enigma_cmd_repl(int argc, char **argv)
         }
         if (line[0] != '\0') {
             add_history(line);
-            write_history(history);
+            if (history[0] != '\0')
+                write_history(history);
         }
         lua_pushstring(L, line);
         free(line);

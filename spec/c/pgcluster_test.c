@@ -2,7 +2,8 @@
  * core/pgcluster against real PostgreSQL binaries: each case gets a fresh
  * home under one mkdtemp directory and stops its cluster whatever happened.
  * Run as root, it also proves the non-root path from a child that becomes
- * `nobody`, and the error for a home the postgres user cannot reach.
+ * `nobody`, and that a home the postgres user cannot reach gets its cluster
+ * in /var/lib/enigma.
  */
 #define _GNU_SOURCE
 #include "core/pgcluster.h"
@@ -25,6 +26,15 @@
 #include "test.h"
 
 static char base[PATH_MAX];
+static int notices;                 /* "creating a new database cluster" so far */
+static char last_notice[2 * PATH_MAX];
+
+static void count_notice(const char *message, void *ud)
+{
+    (void)ud;
+    notices++;
+    snprintf(last_notice, sizeof last_notice, "%s", message);
+}
 
 static double now_seconds(void)
 {
@@ -44,7 +54,7 @@ static int home_path(char *out, size_t size, const char *name)
 static int open_home(enigma_pgcluster *c, const char *name)
 {
     char home[PATH_MAX];
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
 
     if (home_path(home, sizeof home, name) < 0) {
         fprintf(stderr, "home path too long: %s/%s\n", base, name);
@@ -59,7 +69,7 @@ static int open_home(enigma_pgcluster *c, const char *name)
 
 static int start(const enigma_pgcluster *c)
 {
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     int rc = enigma_pgcluster_start(c, &err);
 
     if (rc < 0)
@@ -69,7 +79,7 @@ static int start(const enigma_pgcluster *c)
 
 static int stop(const enigma_pgcluster *c)
 {
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     int rc = enigma_pgcluster_stop(c, &err);
 
     if (rc < 0)
@@ -80,7 +90,7 @@ static int stop(const enigma_pgcluster *c)
 static int state_of(const enigma_pgcluster *c)
 {
     enigma_pgcluster_state state;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
 
     if (enigma_pgcluster_status(c, &state, &err) < 0) {
         fprintf(stderr, "status %s: %s: %s\n", c->home, err.code, err.message);
@@ -150,7 +160,7 @@ static void test_url(void)
 static void test_open(void)
 {
     enigma_pgcluster c;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     char home[PATH_MAX], want[PATH_MAX + 32], cwd[PATH_MAX];
 
     CHECK(home_path(home, sizeof home, "env/nested/home") == 0);
@@ -165,7 +175,14 @@ static void test_open(void)
     snprintf(want, sizeof want, "%s/log/postgresql.log", home);
     CHECK_STR(c.logfile, want);
     CHECK(c.bindir[0] == '/' && c.logdir[0] == '/');
-    CHECK(access(c.home, F_OK) == 0);
+    CHECK(!c.mapped);
+    CHECK_STR(c.clusterdir, home);
+    /* opening only looks: the home is made by start */
+    CHECK(access(c.home, F_OK) < 0);
+    CHECK(state_of(&c) == ENIGMA_PGCLUSTER_UNINITIALIZED);
+    CHECK(access(c.home, F_OK) < 0);
+    CHECK(stop(&c) == 0);
+    CHECK(access(c.home, F_OK) < 0);
 
     /* a relative home is made absolute */
     CHECK(getcwd(cwd, sizeof cwd) != NULL);
@@ -195,11 +212,18 @@ static void test_lifecycle(void)
         return;
     }
     CHECK(state_of(&c) == ENIGMA_PGCLUSTER_UNINITIALIZED);
+    CHECK(!c.mapped); /* base is 0755: within anyone's reach */
+    notices = 0;
     CHECK(start(&c) == 0);
     CHECK(state_of(&c) == ENIGMA_PGCLUSTER_RUNNING);
+    /* creating said so once, naming the home */
+    CHECK(notices == 1);
+    CHECK(strstr(last_notice, "creating a new database cluster in ") == last_notice);
+    CHECK(strstr(last_notice, c.home) != NULL);
     t0 = now_seconds();
     CHECK(start(&c) == 0);
     CHECK(now_seconds() - t0 < 0.5);
+    CHECK(notices == 1);
     check_connection(&c);
     if (geteuid() == 0) {
         struct passwd *pw = getpwnam("postgres");
@@ -212,8 +236,15 @@ static void test_lifecycle(void)
     CHECK(state_of(&c) == ENIGMA_PGCLUSTER_STOPPED);
     /* started again from STOPPED, then left stopped */
     CHECK(start(&c) == 0);
+    CHECK(notices == 1);
     check_connection(&c);
     CHECK(stop(&c) == 0);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
 }
 
 static int count_in_file(const char *path, const char *needle)
@@ -283,7 +314,7 @@ static void test_concurrent_start(void)
         pids[i] = fork();
         if (pids[i] == 0) {
             enigma_pgcluster mine;
-            enigma_error err = {{0}, {0}};
+            enigma_error err = {0};
             char ch;
             ssize_t ignored;
 
@@ -324,7 +355,7 @@ static void test_failing_start(void)
 {
     static const char bogus[] = "shared_buffers = 'bogus'\n";
     enigma_pgcluster c;
-    enigma_error err = {{0}, {0}};
+    enigma_error err = {0};
     char conf[PATH_MAX + 32];
     int fd;
 
@@ -349,12 +380,23 @@ static void test_failing_start(void)
     CHECK(stop(&c) == 0);
 }
 
-/* Root only: a home inside a 0700 directory is out of the postgres user's reach. */
+/* Removes the mapped cluster directory a test made (after stopping it). */
+static void remove_mapped(const enigma_pgcluster *c)
+{
+    if (c->mapped && strncmp(c->clusterdir, "/var/lib/enigma/", 16) == 0)
+        nftw(c->clusterdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Root only: a home inside a 0700 directory is out of the postgres user's
+ * reach, so its cluster lives under /var/lib/enigma, owned by postgres,
+ * and the home records where. */
 static void test_unreachable_home(void)
 {
-    enigma_pgcluster c;
-    enigma_error err = {{0}, {0}};
-    char locked[PATH_MAX];
+    enigma_pgcluster c, again;
+    struct passwd *pw = getpwnam("postgres");
+    char locked[PATH_MAX], link[PATH_MAX], want[PATH_MAX + 32];
+    struct stat st;
+    ssize_t n;
 
     CHECK(home_path(locked, sizeof locked, "locked") == 0);
     CHECK(mkdir(locked, 0700) == 0 && chmod(locked, 0700) == 0);
@@ -362,11 +404,38 @@ static void test_unreachable_home(void)
         CHECK(0);
         return;
     }
-    CHECK(enigma_pgcluster_start(&c, &err) == -1);
-    CHECK_STR(err.code, "EACCES");
-    CHECK(strstr(err.message, locked) != NULL);
-    CHECK(strstr(err.message, "ENIGMA_HOME") != NULL);
+    CHECK(c.mapped);
+    CHECK(strncmp(c.clusterdir, "/var/lib/enigma/", 16) == 0);
+    CHECK(strstr(c.clusterdir, "-home") != NULL);
+    snprintf(want, sizeof want, "%s/run", c.clusterdir);
+    CHECK_STR(c.sockdir, want);
+    CHECK(strlen(c.sockdir) < 80);
+    /* opening created neither the home nor the cluster directory */
+    CHECK(access(c.home, F_OK) < 0 && access(c.clusterdir, F_OK) < 0);
     CHECK(state_of(&c) == ENIGMA_PGCLUSTER_UNINITIALIZED);
+    notices = 0;
+    CHECK(start(&c) == 0);
+    CHECK(notices == 1 && strstr(last_notice, c.clusterdir) != NULL);
+    CHECK(state_of(&c) == ENIGMA_PGCLUSTER_RUNNING);
+    check_connection(&c);
+    CHECK(pw != NULL && stat(c.datadir, &st) == 0 && st.st_uid == pw->pw_uid);
+    CHECK(pw != NULL && stat(c.clusterdir, &st) == 0 && st.st_uid == pw->pw_uid);
+    CHECK(stat("/var/lib/enigma", &st) == 0 && st.st_uid == 0 && (st.st_mode & 07777) == 0755);
+    /* the home says where its cluster is */
+    snprintf(want, sizeof want, "%s/cluster", c.home);
+    n = readlink(want, link, sizeof link - 1);
+    CHECK(n > 0);
+    link[n > 0 ? n : 0] = '\0';
+    CHECK_STR(link, c.clusterdir);
+    snprintf(want, sizeof want, "%s/home", c.clusterdir);
+    CHECK(count_in_file(want, c.home) == 1);
+    /* the same home, opened again, finds the same cluster */
+    CHECK(open_home(&again, "locked/home") == 0);
+    CHECK_STR(again.clusterdir, c.clusterdir);
+    CHECK(state_of(&again) == ENIGMA_PGCLUSTER_RUNNING);
+    CHECK(stop(&c) == 0);
+    CHECK(state_of(&c) == ENIGMA_PGCLUSTER_STOPPED);
+    remove_mapped(&c);
 }
 
 /* Runs `body` in a child that has become `pw`; returns the child's verdict. */
@@ -427,12 +496,6 @@ static void test_as_nobody(void)
     CHECK(as_user(pw, nobody_stop) == 0); /* in case the first child died early */
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(void)
 {
     char tmpl[] = "/tmp/pgcluster_test.XXXXXX";
@@ -442,6 +505,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
+    enigma_pgcluster_set_notice(count_notice, NULL);
     test_url();
     test_open();
     test_lifecycle();
