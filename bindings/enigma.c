@@ -5,11 +5,13 @@
  */
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "bindings/binding.h"
 #include "core/paths.h"
+#include "core/pgcluster.h"
 
 void enigma_lua_package_path(lua_State *L)
 {
@@ -85,8 +87,17 @@ static void add_module(lua_State *L, const char *name, const char *field, lua_CF
     lua_setfield(L, -2, field);
 }
 
+/* The one line on stderr that says a new database cluster is being made,
+ * and where: from stock Lua too, not only from the enigma program. */
+static void print_notice(const char *message, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "enigma: %s\n", message);
+}
+
 ENIGMA_EXPORT int luaopen_enigma(lua_State *L)
 {
+    enigma_pgcluster_set_notice(print_notice, NULL);
     enigma_lua_package_path(L);
     lua_newtable(L);
     add_module(L, "enigma.db", "db", luaopen_enigma_db);

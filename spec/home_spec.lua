@@ -158,6 +158,23 @@ describe("the enigma home", function()
     assert.are.equal("running (" .. home .. ")\n", out)
   end)
 
+  it("says so from stock lua5.4 with require \"enigma\" too", function()
+    local t = tmpdir("0755")
+    local env = { HOME = t .. "/h" }
+    finally(function() cleanup(env, t) end)
+    sh(("mkdir %s/h"):format(t))
+    write(t .. "/q.lua", QUERY)
+    local home = t .. "/h/.local/share/enigma"
+    local cpath = BIN:match("^(.*)/[^/]+$") .. "/?.so;;"
+    local code, out, err = shell.run(("cd %s && env -u ENIGMA_HOME -u XDG_DATA_HOME -u ENIGMA_DATABASE_URL "
+                                      .. "-u DATABASE_URL -u PGHOST -u PGDATABASE HOME=%s LUA_CPATH=%s LD_PRELOAD=%s lua5.4 q.lua")
+                                     :format(shell.quote(t), shell.quote(env.HOME), shell.quote(cpath),
+                                             shell.quote(os.getenv("LD_PRELOAD") or "")))  -- a sanitized build's runtimes
+    assert.are.equal(0, code, err)
+    assert.are.equal("0\n", out)
+    assert.are.equal("enigma: creating a new database cluster in " .. home .. "\n", err)
+  end)
+
   describe("as root, when the postgres user cannot reach it", function()
     if not ROOT then
       it("is skipped: not root", function() print("home_spec: not root, skipping the /var/lib/enigma cases") end)

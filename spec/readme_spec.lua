@@ -72,8 +72,11 @@ describe("README.md", function()
     local build = BIN:match("^(.*)/[^/]+$")
     cpath = cpath:gsub("^build/", build .. "/")
     local path = write(table.concat(first.code, "\n"))
-    local code, out, err = shell.run(("cd %s && env -u LUA_PATH -u LUA_PATH_5_4 LUA_CPATH=%s lua5.4 %s")
-                                     :format(shell.quote(SRC), shell.quote(cpath), path))
+    -- a sanitized build's module needs the sanitizer runtimes preloaded (spec/tests.cmake)
+    local preload = os.getenv("ENIGMA_SANITIZER_PRELOAD") or ""
+    local code, out, err = shell.run(
+      ("cd %s && env -u LUA_PATH -u LUA_PATH_5_4 LD_PRELOAD=%s LUA_CPATH=%s lua5.4 %s")
+        :format(shell.quote(SRC), shell.quote(preload), shell.quote(cpath), path))
     os.remove(path)
     assert.are.equal(0, code, out .. err)
     assert.matches("\n2\n", out)              -- the insert's affected rows
