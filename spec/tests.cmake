@@ -11,13 +11,16 @@ set(ENIGMA_TEST_ENV
   ENIGMA_SOURCE_DIR=${CMAKE_SOURCE_DIR})
 # Under ENIGMA_SANITIZE the specs' stock lua5.4 loads an instrumented enigma.so:
 # the sanitizer runtimes must come first. Leak checking stays with the C tests,
-# since busted exits without closing its Lua state.
+# since busted exits without closing its Lua state. ENIGMA_SANITIZER_PRELOAD names
+# the runtimes for a spec that starts another stock lua5.4 on the module (the
+# commands a spec runs do not inherit LD_PRELOAD: spec/support/shell.lua).
 if(ENIGMA_SANITIZE)
   execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
                   OUTPUT_VARIABLE ENIGMA_LIBASAN OUTPUT_STRIP_TRAILING_WHITESPACE)
   execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libubsan.so
                   OUTPUT_VARIABLE ENIGMA_LIBUBSAN OUTPUT_STRIP_TRAILING_WHITESPACE)
-  set(ENIGMA_LUA_SANITIZER_ENV "LD_PRELOAD=${ENIGMA_LIBASAN}:${ENIGMA_LIBUBSAN}" ASAN_OPTIONS=detect_leaks=0)
+  set(ENIGMA_LUA_SANITIZER_ENV "LD_PRELOAD=${ENIGMA_LIBASAN}:${ENIGMA_LIBUBSAN}" ASAN_OPTIONS=detect_leaks=0
+      "ENIGMA_SANITIZER_PRELOAD=${ENIGMA_LIBASAN}:${ENIGMA_LIBUBSAN}")
 endif()
 
 # A URL in the caller's environment would point the tests at someone else's database.
