@@ -520,8 +520,15 @@ int enigma_cron_next(const enigma_cron *cron, const char *tz, time_t after, time
     char *saved = NULL;
     int rc;
 
-    if (!s.utc && !zone_exists(tz))
-        return enigma_error_set(err, "ETZ", "unknown time zone '%s'", tz);
+    if (!s.utc) {
+        /* zone_exists reads the environment, which another thread's setenv("TZ")
+         * below may be reallocating: under the same lock. */
+        pthread_mutex_lock(&tz_lock);
+        rc = zone_exists(tz);
+        pthread_mutex_unlock(&tz_lock);
+        if (!rc)
+            return enigma_error_set(err, "ETZ", "unknown time zone '%s'", tz);
+    }
     /* Far from any calendar a cron expression means; keeps the arithmetic in range. */
     if (after < -((time_t)1 << 40) || after > ((time_t)1 << 40))
         return enigma_error_set(err, "ECRON", "time %lld is out of range", (long long)after);
