@@ -169,7 +169,7 @@ describe("the enigma home", function()
     local code, out, err = shell.run(("cd %s && env -u ENIGMA_HOME -u XDG_DATA_HOME -u ENIGMA_DATABASE_URL "
                                       .. "-u DATABASE_URL -u PGHOST -u PGDATABASE HOME=%s LUA_CPATH=%s LD_PRELOAD=%s lua5.4 q.lua")
                                      :format(shell.quote(t), shell.quote(env.HOME), shell.quote(cpath),
-                                             shell.quote(os.getenv("LD_PRELOAD") or "")))  -- a sanitized build's runtimes
+                                             shell.quote(os.getenv("ENIGMA_SANITIZER_PRELOAD") or "")))  -- sanitizer runtimes
     assert.are.equal(0, code, err)
     assert.are.equal("0\n", out)
     assert.are.equal("enigma: creating a new database cluster in " .. home .. "\n", err)
