@@ -45,11 +45,13 @@ lint: bootstrap
 format: bootstrap
 	@sh tools/lint.sh --format
 
-# The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The tests again under AddressSanitizer and UndefinedBehaviorSanitizer, in a build
+# (and with a test cluster) of their own.
+ASAN_BUILD ?= build-asan
 asan: bootstrap
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DENIGMA_SANITIZE=ON
-	cmake --build build-asan -j$(JOBS)
-	cd build-asan && ctest --output-on-failure -j$(JOBS)
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DENIGMA_SANITIZE=ON
+	@cmake --build $(ASAN_BUILD) -j$(JOBS) -- --no-print-directory
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # Every parser under libFuzzer with ASan/UBSan, FUZZ_SECONDS each (clang, installed here).
 # New inputs go to build-fuzz/corpus/, never into the checked-in seeds.
@@ -68,17 +70,28 @@ fuzz:
 
 clean:
 	-$(ENIGMA) db stop 2>/dev/null
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
 
-# The C unit tests under valgrind's leak checker, against the test cluster.
-valgrind: build
-	ENIGMA_HOME=$(BUILD)/test-home $(ENIGMA) db start
-	@set -e; for t in $(BUILD)/*_test; do \
-	  echo "valgrind $$t"; \
-	  ENIGMA_HOME=$(BUILD)/test-home valgrind -q --leak-check=full \
-	    --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t; \
-	done
-	ENIGMA_HOME=$(BUILD)/test-home $(ENIGMA) db stop
+# The C unit tests under valgrind's memcheck with leak checking, on the build in
+# VALGRIND_BUILD, against a cluster of their own in VALGRIND_BUILD/valgrind-home (so
+# neither ctest's nor `make run`'s is touched). Each test's output is in
+# VALGRIND_BUILD/valgrind/NAME.log, and printed when it fails.
+VALGRIND_BUILD ?= $(BUILD)
+VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9
+valgrind:
+	@$(MAKE) --no-print-directory build BUILD=$(VALGRIND_BUILD)
+	@export ENIGMA_HOME="$(abspath $(VALGRIND_BUILD))/valgrind-home"; \
+	unset ENIGMA_DATABASE_URL DATABASE_URL PGHOST PGDATABASE; \
+	mkdir -p $(VALGRIND_BUILD)/valgrind; \
+	$(VALGRIND_BUILD)/enigma db start >/dev/null && $(VALGRIND_BUILD)/enigma migrate >/dev/null || exit 1; \
+	failed=""; \
+	for t in $(VALGRIND_BUILD)/*_test; do \
+	  name=$${t##*/}; log=$(VALGRIND_BUILD)/valgrind/$$name.log; start=$$(date +%s); \
+	  if $(VALGRIND) $$t >$$log 2>&1; then result=ok; else result=FAILED; failed="$$failed $$name"; cat $$log; fi; \
+	  echo "valgrind $$name: $$result ($$(( $$(date +%s) - start )) s)"; \
+	done; \
+	$(VALGRIND_BUILD)/enigma db stop >/dev/null; \
+	if [ -n "$$failed" ]; then echo "valgrind: failed:$$failed"; exit 1; fi
 
 # The README's two commands on a minimal Debian 12 made with debootstrap, as root with the
 # checkout in /root/enigma (tools/fresh-debian.sh; slow, needs root and Debian's archive;
