@@ -39,10 +39,13 @@ install: build
 
 # Style: clang-format (.clang-format) on the C sources, luacheck (.luacheckrc) on the
 # Lua. Fails on any difference or finding and prints it; `make format` applies clang-format.
-lint: bootstrap
+LINT_PACKAGES = lua-check clang-format-22
+lint:
+	@ENIGMA_EXTRA_PACKAGES="$(LINT_PACKAGES)" sh tools/bootstrap.sh
 	@sh tools/lint.sh
 
-format: bootstrap
+format:
+	@ENIGMA_EXTRA_PACKAGES="$(LINT_PACKAGES)" sh tools/bootstrap.sh
 	@sh tools/lint.sh --format
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer, in a build

@@ -10,11 +10,13 @@ packages="
   libsodium-dev libsecp256k1-dev nettle-dev libgmp-dev libuv1-dev libreadline-dev
   libjansson-dev tzdata tmux
   chromium netpbm
-  valgrind lua-check clang-format-22
+  valgrind
   luarocks
 "
 # luarocks is for the install test, which builds the rockspec with `luarocks make`.
-# Extra packages some targets need (make fuzz: clang and libFuzzer).
+# Extra packages some targets need: make lint and make format (lua-check, and
+# clang-format-22, which Debian 12 ships in bookworm-security: a machine whose
+# apt sources lack it can still build, test and run), make fuzz (clang and libFuzzer).
 packages="$packages ${ENIGMA_EXTRA_PACKAGES:-}"
 
 missing=""

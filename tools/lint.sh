@@ -6,10 +6,10 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# One major version: each formats a little differently (tools/bootstrap.sh installs it).
+# One major version: each formats a little differently (make lint installs it).
 CLANG_FORMAT=${CLANG_FORMAT:-clang-format-22}
-command -v "$CLANG_FORMAT" >/dev/null || { echo "lint: $CLANG_FORMAT is missing (make bootstrap)" >&2; exit 1; }
-command -v luacheck >/dev/null || { echo "lint: luacheck is missing (make bootstrap)" >&2; exit 1; }
+command -v "$CLANG_FORMAT" >/dev/null || { echo "lint: $CLANG_FORMAT is missing (make lint installs it)" >&2; exit 1; }
+command -v luacheck >/dev/null || { echo "lint: luacheck is missing (make lint installs it)" >&2; exit 1; }
 
 c_sources() {
     find core bindings host spec/c spec/bench spec/fuzz -type f \( -name '*.c' -o -name '*.h' \) | sort
