@@ -115,7 +115,6 @@ void enigma_lua_guarded_wipe(lua_State *L, int idx, const char *mt);
 /* The registry name of the private-key userdata's metatable. */
 #define ENIGMA_KEY_MT "enigma.crypto.key"
 
-
 /* Pushes a new private-key userdata and returns its 32 bytes of guarded
  * memory for the caller to fill. Raises if guarded memory runs out. */
 uint8_t *enigma_lua_key_new(lua_State *L);

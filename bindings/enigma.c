@@ -41,10 +41,12 @@ static void push_paths(lua_State *L)
     static const struct {
         const char *name;
         enigma_path_kind kind;
-    } paths[] = {{"schema", ENIGMA_PATH_SCHEMA},
-                 {"scripts", ENIGMA_PATH_SCRIPTS},
-                 {"examples", ENIGMA_PATH_EXAMPLES},
-                 {"lua", ENIGMA_PATH_LUA}};
+    } paths[] = {
+        {"schema", ENIGMA_PATH_SCHEMA},
+        {"scripts", ENIGMA_PATH_SCRIPTS},
+        {"examples", ENIGMA_PATH_EXAMPLES},
+        {"lua", ENIGMA_PATH_LUA}
+    };
     size_t i;
 
     lua_createtable(L, 0, 5);

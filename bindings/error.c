@@ -11,8 +11,8 @@
  *             error, in characters from 1
  *   query     optional: the statement's text, when position is set
  *   sqlstate  the code again, for a server error (the name enigma.db used)
- * tostring(e) is "message (CODE)", or "message (SQLSTATE code)". A raised error is one of these; a failure
- * a caller may expect returns nil, message, code instead (STYLE.md).
+ * tostring(e) is "message (CODE)", or "message (SQLSTATE code)". A raised error is one of these; a
+ * failure a caller may expect returns nil, message, code instead (STYLE.md).
  *
  * From Lua: enigma.error(message, code[, {detail=, hint=, position=, query=}])
  * makes one (code defaults to "ERROR"); enigma.error.is(v) tells one;
@@ -60,7 +60,8 @@ static void set_metatable(lua_State *L)
 
 void enigma_lua_error_push(lua_State *L, const enigma_error *err)
 {
-    int sql = strlen(err->code) == 5 && strspn(err->code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5;
+    int sql =
+        strlen(err->code) == 5 && strspn(err->code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5;
 
     lua_createtable(L, 0, 6);
     lua_pushstring(L, err->message);

@@ -68,7 +68,8 @@ int enigma_db_error_from_result(enigma_db *db, const PGresult *res, enigma_error
         if (PQstatus(db->conn) == CONNECTION_BAD)
             return enigma_error_set(err, "08006",
                                     "lost the connection to the database: %s; "
-                                    "open a new connection", connmsg);
+                                    "open a new connection",
+                                    connmsg);
         return enigma_error_set(err, "08000", "%s", connmsg[0] ? connmsg : "database error");
     }
     primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -187,8 +188,7 @@ static enigma_db *connect_url(const char *url, enigma_error *err)
         char msg[ENIGMA_ERROR_MESSAGE_MAX];
 
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(db->conn));
-        enigma_error_set(err, "08001", "could not connect to the database: %s",
-                         trim_newline(msg));
+        enigma_error_set(err, "08001", "could not connect to the database: %s", trim_newline(msg));
         enigma_db_close(db);
         return NULL;
     }
@@ -232,8 +232,14 @@ PGconn *enigma_db_pgconn(enigma_db *db)
 
 static void lru_unlink(enigma_db *db, enigma_db_stmt *s)
 {
-    if (s->newer) s->newer->older = s->older; else db->newest = s->older;
-    if (s->older) s->older->newer = s->newer; else db->oldest = s->newer;
+    if (s->newer)
+        s->newer->older = s->older;
+    else
+        db->newest = s->older;
+    if (s->older)
+        s->older->newer = s->newer;
+    else
+        db->oldest = s->newer;
     s->newer = s->older = NULL;
 }
 
@@ -241,7 +247,10 @@ static void lru_push(enigma_db *db, enigma_db_stmt *s)
 {
     s->older = db->newest;
     s->newer = NULL;
-    if (db->newest) db->newest->newer = s; else db->oldest = s;
+    if (db->newest)
+        db->newest->newer = s;
+    else
+        db->oldest = s;
     db->newest = s;
 }
 
@@ -349,7 +358,8 @@ static int refuse_if_busy(const enigma_db *db, enigma_error *err)
     if (db->step != STEP_IDLE)
         return enigma_error_set(err, "EBUSY", "the connection is busy with another query");
     if (db->copy_buf != NULL)
-        return enigma_error_set(err, "ECOPY", "a COPY is in progress on this connection; finish it first");
+        return enigma_error_set(err, "ECOPY",
+                                "a COPY is in progress on this connection; finish it first");
     return 0;
 }
 
@@ -413,13 +423,14 @@ static void refuse_copy(enigma_db *db, PGresult *res, enigma_error *err)
 
     if (PQresultStatus(res) == PGRES_COPY_IN)
         PQputCopyEnd(db->conn, "COPY FROM STDIN needs the copy API");
-    else if (PQresultStatus(res) == PGRES_COPY_OUT)   /* PQgetResult would repeat COPY_OUT forever */
+    else if (PQresultStatus(res) == PGRES_COPY_OUT) /* PQgetResult would repeat COPY_OUT forever */
         while (PQgetCopyData(db->conn, &row, 0) > 0)
             PQfreemem(row);
     while ((r = PQgetResult(db->conn)) != NULL)
         PQclear(r);
-    enigma_error_set(err, "ECOPY", "COPY ... FROM STDIN / TO STDOUT cannot run as a query; "
-                                   "use the copy API (db:copy) instead");
+    enigma_error_set(err, "ECOPY",
+                     "COPY ... FROM STDIN / TO STDOUT cannot run as a query; "
+                     "use the copy API (db:copy) instead");
 }
 
 static int result_ok(enigma_db *db, PGresult *res, enigma_error *err)
@@ -443,14 +454,13 @@ static int is_stale_statement(enigma_db *db, const enigma_error *e)
 {
     if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
         return 0;
-    return strcmp(e->code, "26000") == 0 ||      /* prepared statement does not exist */
+    return strcmp(e->code, "26000") == 0 || /* prepared statement does not exist */
            (strcmp(e->code, "0A000") == 0 &&
             strstr(e->message, "cached plan must not change result type") != NULL);
 }
 
-PGresult *enigma_db_execute(enigma_db *db, const char *sql, int nparams,
-                            const char *const *values, const int *lengths,
-                            enigma_error *err)
+PGresult *enigma_db_execute(enigma_db *db, const char *sql, int nparams, const char *const *values,
+                            const int *lengths, enigma_error *err)
 {
     const enigma_db_stmt *stmt;
     PGresult *res;
@@ -465,10 +475,9 @@ PGresult *enigma_db_execute(enigma_db *db, const char *sql, int nparams,
         if (stmt == NULL)
             return NULL;
         if (nparams != stmt->nparams) {
-            enigma_error_set(err, "EPARAMS",
-                             "the statement takes %d parameter%s but %d %s given",
-                             stmt->nparams, stmt->nparams == 1 ? "" : "s",
-                             nparams, nparams == 1 ? "was" : "were");
+            enigma_error_set(err, "EPARAMS", "the statement takes %d parameter%s but %d %s given",
+                             stmt->nparams, stmt->nparams == 1 ? "" : "s", nparams,
+                             nparams == 1 ? "was" : "were");
             return NULL;
         }
         res = PQexecPrepared(db->conn, stmt->name, nparams, values, lengths, NULL, 0);
@@ -560,7 +569,7 @@ static int send_deallocate(enigma_db *db, enigma_error *err)
         return 0;
     sql = malloc(size);
     if (sql == NULL)
-        return 0;           /* the server keeps them a while longer */
+        return 0; /* the server keeps them a while longer */
     while (db->nstale > 0)
         len += (size_t)snprintf(sql + len, size - len, "DEALLOCATE %s;", db->stale[--db->nstale]);
     sent = PQsendQuery(db->conn, sql);
@@ -578,7 +587,7 @@ int enigma_db_send_prepare(enigma_db *db, const char *sql, enigma_error *err)
     if (refuse_if_busy(db, err) < 0)
         return -1;
     if (cache_lookup(db, sql) != NULL) {
-        db->step = STEP_CACHED;     /* nothing to send: progress() reports done at once */
+        db->step = STEP_CACHED; /* nothing to send: progress() reports done at once */
         return 0;
     }
     if (db->nstmts >= ENIGMA_DB_STMT_CACHE_MAX)
@@ -599,9 +608,9 @@ int enigma_db_send_execute(enigma_db *db, const enigma_db_stmt *stmt, int nparam
         return -1;
     if (nparams != stmt->nparams)
         return enigma_error_set(err, "EPARAMS",
-                                "the statement takes %d parameter%s but %d %s given",
-                                stmt->nparams, stmt->nparams == 1 ? "" : "s",
-                                nparams, nparams == 1 ? "was" : "were");
+                                "the statement takes %d parameter%s but %d %s given", stmt->nparams,
+                                stmt->nparams == 1 ? "" : "s", nparams,
+                                nparams == 1 ? "was" : "were");
     if (!PQsendQueryPrepared(db->conn, stmt->name, nparams, values, lengths, NULL, 0))
         return step_fail(db, NULL, err);
     db->step = STEP_COMMAND;
@@ -694,12 +703,12 @@ int enigma_db_progress(enigma_db *db, PGresult **res, enigma_error *err)
                 if (next <= 0)
                     return next;
             } else if (PQresultStatus(r) == PGRES_COPY_IN || PQresultStatus(r) == PGRES_COPY_OUT) {
-                refuse_copy(db, r, err);    /* blocks for the server's short answer */
+                refuse_copy(db, r, err); /* blocks for the server's short answer */
                 PQclear(r);
                 step_reset(db);
                 return -1;
             } else {
-                PQclear(db->last);          /* like PQexec: the last result counts */
+                PQclear(db->last); /* like PQexec: the last result counts */
                 db->last = r;
             }
         }

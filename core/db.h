@@ -75,9 +75,8 @@ Oid enigma_db_stmt_paramtype(const enigma_db_stmt *stmt, int i);
  * cached plan went stale because the schema changed is prepared again and
  * retried once when no transaction is open.
  */
-PGresult *enigma_db_execute(enigma_db *db, const char *sql, int nparams,
-                            const char *const *values, const int *lengths,
-                            enigma_error *err);
+PGresult *enigma_db_execute(enigma_db *db, const char *sql, int nparams, const char *const *values,
+                            const int *lengths, enigma_error *err);
 
 /*
  * Runs `sql` through the simple query protocol: no parameters, and several

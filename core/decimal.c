@@ -69,8 +69,8 @@ static int digits_exceed(const mpz_t z, unsigned long max)
  * cleared either way. */
 static int commit(enigma_decimal *r, enigma_decimal *t, const char *what, enigma_error *err)
 {
-    if (t->scale > ENIGMA_DECIMAL_MAX_SCALE
-        || digits_exceed(t->unscaled, ENIGMA_DECIMAL_MAX_DIGITS)) {
+    if (t->scale > ENIGMA_DECIMAL_MAX_SCALE ||
+        digits_exceed(t->unscaled, ENIGMA_DECIMAL_MAX_DIGITS)) {
         enigma_decimal_clear(t);
         return out_of_range(err, what);
     }
@@ -220,8 +220,8 @@ int enigma_decimal_parse(enigma_decimal *d, const char *text, size_t len, enigma
      * max(0, frac_len - exponent). */
     scale = (long long)frac_len - exponent;
     total = (long long)sig + (scale < 0 ? -scale : 0);
-    if (scale > ENIGMA_DECIMAL_MAX_SCALE || (sig > 0 && total > ENIGMA_DECIMAL_MAX_DIGITS)
-        || exponent > ENIGMA_DECIMAL_MAX_DIGITS + (long long)frac_len) {
+    if (scale > ENIGMA_DECIMAL_MAX_SCALE || (sig > 0 && total > ENIGMA_DECIMAL_MAX_DIGITS) ||
+        exponent > ENIGMA_DECIMAL_MAX_DIGITS + (long long)frac_len) {
         char quoted[QUOTE_MAX * 4 + 8];
         quote_text(quoted, text, len);
         return out_of_range(err, quoted);

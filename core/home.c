@@ -137,7 +137,7 @@ int enigma_home_absolute(const char *path, const char *cwd, char *out, size_t si
     if (normalize(norm, sizeof norm, path[0] == '/' ? "" : cwd, path) < 0)
         return enigma_error_set(err, "EIO", "path too long: %s", path);
     /* the longest prefix that exists: cut at each slash from the end */
-    for (len = strlen(norm);; ) {
+    for (len = strlen(norm);;) {
         char saved = norm[len];
 
         norm[len] = '\0';

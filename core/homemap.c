@@ -30,9 +30,8 @@ int enigma_homemap_dir(const char *home, char *out, size_t size)
     size_t i, n = 0;
     int len;
 
-    if (sodium_init() < 0 ||
-        crypto_generichash(hash, sizeof hash, (const unsigned char *)home, strlen(home), NULL,
-                           0) != 0)
+    if (sodium_init() < 0 || crypto_generichash(hash, sizeof hash, (const unsigned char *)home,
+                                                strlen(home), NULL, 0) != 0)
         return -1;
     sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
     hex[KEY_HEX] = '\0';
@@ -126,8 +125,7 @@ int enigma_homemap_record(const char *home, const char *dir, enigma_error *err)
         return enigma_error_set(err, "EIO", "path too long under %s", home);
     unlink(tmp);
     if (symlink(dir, tmp) < 0 || rename(tmp, path) < 0) {
-        enigma_error_set(err, "EIO", "cannot record the cluster in %s: %s", path,
-                         strerror(errno));
+        enigma_error_set(err, "EIO", "cannot record the cluster in %s: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }

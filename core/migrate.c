@@ -14,12 +14,11 @@
 /* "enigma" in ASCII: the advisory lock every migrator takes. */
 #define MIGRATE_LOCK_KEY "111524889489761"
 
-static const char create_table_sql[] =
-    "select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ");"
-    "create table if not exists schema_migrations ("
-    "  name text primary key,"
-    "  checksum text not null,"
-    "  applied_at timestamptz not null default now())";
+static const char create_table_sql[] = "select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ");"
+                                       "create table if not exists schema_migrations ("
+                                       "  name text primary key,"
+                                       "  checksum text not null,"
+                                       "  applied_at timestamptz not null default now())";
 
 const char *enigma_migrate_default_dir(void)
 {
@@ -34,7 +33,7 @@ static int is_migration_name(const char *name)
     for (i = 0; i < n && name[i] >= '0' && name[i] <= '9'; i++)
         ;
     return i >= 3 && name[i] == '_' && n > 4 && strcmp(name + n - 4, ".sql") == 0 &&
-           n < sizeof ((enigma_migration *)0)->name;
+           n < sizeof((enigma_migration *)0)->name;
 }
 
 static int by_name(const void *a, const void *b)
@@ -159,8 +158,9 @@ int enigma_migrate_status(enigma_db *db, const char *dir, enigma_migration_list 
         goto fail;
     PQclear(res);
     res = enigma_db_execute(db,
-        "select name, checksum, to_char(applied_at at time zone 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') from schema_migrations", 0, NULL, NULL, err);
+                            "select name, checksum, to_char(applied_at at time zone 'UTC', "
+                            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') from schema_migrations",
+                            0, NULL, NULL, err);
     if (res == NULL)
         goto fail;
     for (i = 0; i < PQntuples(res); i++) {
@@ -175,8 +175,8 @@ int enigma_migrate_status(enigma_db *db, const char *dir, enigma_migration_list 
             snprintf(m->name, sizeof m->name, "%s", PQgetvalue(res, i, 0));
             m->state = ENIGMA_MIGRATION_MISSING;
         } else {
-            m->state = strcmp(m->checksum, PQgetvalue(res, i, 1)) == 0
-                           ? ENIGMA_MIGRATION_APPLIED : ENIGMA_MIGRATION_CHANGED;
+            m->state = strcmp(m->checksum, PQgetvalue(res, i, 1)) == 0 ? ENIGMA_MIGRATION_APPLIED
+                                                                       : ENIGMA_MIGRATION_CHANGED;
         }
         snprintf(m->applied_at, sizeof m->applied_at, "%s", PQgetvalue(res, i, 2));
     }
@@ -209,8 +209,9 @@ static int line_of(const char *text, long pos)
  */
 static long find_transaction_control(const char *sql)
 {
-    static const char *const words[] = {"begin", "commit", "rollback", "end", "abort",
-                                        "start", "prepare transaction", NULL};
+    static const char *const words[] = {
+        "begin", "commit", "rollback", "end", "abort", "start", "prepare transaction", NULL
+    };
     const char *p = sql;
     int at_start = 1, i;
 
@@ -225,8 +226,10 @@ static long find_transaction_control(const char *sql)
             int depth = 1;
 
             for (p += 2; *p && depth > 0; p++) {
-                if (p[0] == '/' && p[1] == '*') depth++, p++;
-                else if (p[0] == '*' && p[1] == '/') depth--, p++;
+                if (p[0] == '/' && p[1] == '*')
+                    depth++, p++;
+                else if (p[0] == '*' && p[1] == '/')
+                    depth--, p++;
             }
             continue;
         }
@@ -238,7 +241,8 @@ static long find_transaction_control(const char *sql)
             for (i = 0; words[i] != NULL; i++) {
                 size_t n = strlen(words[i]);
 
-                if (strncasecmp(p, words[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_')
+                if (strncasecmp(p, words[i], n) == 0 && !isalnum((unsigned char)p[n]) &&
+                    p[n] != '_')
                     return p - sql;
             }
             at_start = 0;
@@ -251,13 +255,20 @@ static long find_transaction_control(const char *sql)
             int backslash = q == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e');
 
             for (p++; *p; p++) {
-                if (backslash && *p == '\\' && p[1]) { p++; continue; }
+                if (backslash && *p == '\\' && p[1]) {
+                    p++;
+                    continue;
+                }
                 if (*p == q) {
-                    if (p[1] == q) { p++; continue; }
+                    if (p[1] == q) {
+                        p++;
+                        continue;
+                    }
                     break;
                 }
             }
-            if (*p) p++;
+            if (*p)
+                p++;
         } else if (*p == '$' && (p == sql || !isalnum((unsigned char)p[-1]))) {
             const char *tag_end = p + 1;
 
@@ -297,17 +308,20 @@ static int apply_one(enigma_db *db, const char *dir, const enigma_migration *m, 
     if ((text = read_file(path, &len, err)) == NULL)
         return -1;
     if ((pos = find_transaction_control(text)) >= 0) {
-        enigma_error_set(err, "EMIGRATION", "%s, line %d: a migration must not contain BEGIN, "
+        enigma_error_set(err, "EMIGRATION",
+                         "%s, line %d: a migration must not contain BEGIN, "
                          "COMMIT or ROLLBACK; enigma runs each file in one transaction",
                          m->name, line_of(text, pos + 1));
         free(text);
         return -1;
     }
-    res = enigma_db_exec_simple(db, "begin; select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", err);
+    res =
+        enigma_db_exec_simple(db, "begin; select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", err);
     if (res == NULL)
         goto fail;
     PQclear(res);
-    res = enigma_db_execute(db, "select 1 from schema_migrations where name = $1", 1, params, NULL, err);
+    res = enigma_db_execute(db, "select 1 from schema_migrations where name = $1", 1, params, NULL,
+                            err);
     if (res == NULL)
         goto rollback;
     done = PQntuples(res) > 0;
@@ -335,12 +349,14 @@ static int apply_one(enigma_db *db, const char *dir, const enigma_migration *m, 
     }
     PQclear(res);
     if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
-        enigma_error_set(err, "EMIGRATION", "%s ends the transaction it runs in; "
-                         "a migration must not contain COMMIT or ROLLBACK", m->name);
+        enigma_error_set(err, "EMIGRATION",
+                         "%s ends the transaction it runs in; "
+                         "a migration must not contain COMMIT or ROLLBACK",
+                         m->name);
         goto rollback;
     }
-    res = enigma_db_execute(db, "insert into schema_migrations (name, checksum) values ($1, $2)",
-                            2, params, NULL, err);
+    res = enigma_db_execute(db, "insert into schema_migrations (name, checksum) values ($1, $2)", 2,
+                            params, NULL, err);
     if (res == NULL)
         goto rollback;
     PQclear(res);
@@ -367,8 +383,8 @@ static double now_ms(void)
 }
 
 int enigma_migrate_apply(enigma_db *db, const char *dir,
-                         void (*applied)(const enigma_migration *m, double ms, void *ud),
-                         void *ud, enigma_error *err)
+                         void (*applied)(const enigma_migration *m, double ms, void *ud), void *ud,
+                         enigma_error *err)
 {
     enigma_migration_list list;
     size_t i;
@@ -383,7 +399,8 @@ int enigma_migrate_apply(enigma_db *db, const char *dir,
             enigma_error_set(err, "EMIGRATION_CHANGED",
                              "%s was edited after it was applied (its checksum no longer "
                              "matches schema_migrations); restore it and put the change in "
-                             "a new migration", list.items[i].name);
+                             "a new migration",
+                             list.items[i].name);
             enigma_migrate_list_free(&list);
             return -1;
         }

@@ -55,7 +55,7 @@ void enigma_migrate_list_free(enigma_migration_list *list);
  * file and line in the message (that file is rolled back; earlier ones stay).
  */
 int enigma_migrate_apply(enigma_db *db, const char *dir,
-                         void (*applied)(const enigma_migration *m, double ms, void *ud),
-                         void *ud, enigma_error *err);
+                         void (*applied)(const enigma_migration *m, double ms, void *ud), void *ud,
+                         enigma_error *err);
 
 #endif

@@ -147,8 +147,7 @@ static int server_user(enigma_proc_user *u, enigma_error *err)
  * down to the cluster, or it cannot reach its data. open() chose a place it
  * can reach, unless a cluster was already in a home it no longer can.
  * Checked as that user. */
-static int check_reachable(const enigma_pgcluster *c, const enigma_proc_user *u,
-                           enigma_error *err)
+static int check_reachable(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
 {
     char blocked[PATH_MAX];
     int reachable;
@@ -168,8 +167,7 @@ static int check_reachable(const enigma_pgcluster *c, const enigma_proc_user *u,
 
 /* mkdir (0700 unless `mode` says otherwise), owned by `u` when root. An
  * existing directory is kept, and given to `u`. */
-static int ensure_dir(const char *path, mode_t mode, const enigma_proc_user *u,
-                      enigma_error *err)
+static int ensure_dir(const char *path, mode_t mode, const enigma_proc_user *u, enigma_error *err)
 {
     struct stat st;
 
@@ -177,8 +175,7 @@ static int ensure_dir(const char *path, mode_t mode, const enigma_proc_user *u,
         return enigma_error_set(err, "EIO", "mkdir %s: %s", path, strerror(errno));
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return enigma_error_set(err, "EIO", "%s is not a directory", path);
-    if (u->drop && (st.st_uid != u->uid || st.st_gid != u->gid) &&
-        chown(path, u->uid, u->gid) < 0)
+    if (u->drop && (st.st_uid != u->uid || st.st_gid != u->gid) && chown(path, u->uid, u->gid) < 0)
         return enigma_error_set(err, "EIO", "chown %s: %s", path, strerror(errno));
     return 0;
 }
@@ -215,8 +212,7 @@ static int find_bindir(enigma_pgcluster *c, enigma_error *err)
     if (env != NULL && env[0] != '\0') {
         if (!has_server_bins(env) || realpath(env, c->bindir) == NULL)
             return enigma_error_set(err, "ENOPG",
-                                    "ENIGMA_PG_BINDIR=%s has no executable initdb and pg_ctl",
-                                    env);
+                                    "ENIGMA_PG_BINDIR=%s has no executable initdb and pg_ctl", env);
         return 0;
     }
     if ((d = opendir("/usr/lib/postgresql")) != NULL) {
@@ -320,8 +316,8 @@ int enigma_pgcluster_open(enigma_pgcluster *c, const char *home, enigma_error *e
     if (home == NULL || home[0] == '\0') {
         if (enigma_home_locate(c->home, sizeof c->home, NULL, err) < 0)
             return -1;
-    } else if (enigma_home_absolute(home, getcwd(cwd, sizeof cwd), c->home, sizeof c->home,
-                                    err) < 0) {
+    } else if (enigma_home_absolute(home, getcwd(cwd, sizeof cwd), c->home, sizeof c->home, err) <
+               0) {
         return -1;
     }
     /* pg_ctl puts paths in "..." in a shell command, libpq splits host lists
@@ -374,8 +370,8 @@ static int encode(char *out, size_t size, size_t *pos, const char *s, const char
 
 int enigma_pgcluster_url(const enigma_pgcluster *c, const char *dbname, char *buf, size_t size)
 {
-    static const char scheme[] = "postgresql:///", host[] = "?host=",
-                      rest[] = "&port=" PORT_TEXT "&user=" SERVER_USER;
+    static const char scheme[] = "postgresql:///",
+                      host[] = "?host=", rest[] = "&port=" PORT_TEXT "&user=" SERVER_USER;
     size_t pos = sizeof scheme - 1;
 
     if (size < sizeof scheme)
@@ -398,8 +394,8 @@ too_small:
 
 /* The URL plus a connect timeout, for our own connections. An empty
  * hostaddr overrides $PGHOSTADDR, which would take precedence over host. */
-static int internal_conninfo(const enigma_pgcluster *c, const char *dbname, char *buf,
-                             size_t size, enigma_error *err)
+static int internal_conninfo(const enigma_pgcluster *c, const char *dbname, char *buf, size_t size,
+                             enigma_error *err)
 {
     static const char timeout[] = "&hostaddr=&connect_timeout=10";
     size_t len;
@@ -419,8 +415,7 @@ static int ping(const enigma_pgcluster *c, PGPing *result, enigma_error *err)
         return -1;
     *result = PQping(conninfo);
     if (*result == PQPING_NO_ATTEMPT)
-        return enigma_error_set(err, "EIO", "libpq could not attempt a connection to %s",
-                                conninfo);
+        return enigma_error_set(err, "EIO", "libpq could not attempt a connection to %s", conninfo);
     return 0;
 }
 
@@ -478,13 +473,12 @@ static int lock_cluster(const enigma_pgcluster *c, int *fd, enigma_error *err)
 
 static int init_cluster(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
 {
-    static const char include[] =
-        "\n# added by enigma: settings it rewrites at each start\n"
-        "include_if_exists = 'enigma.conf'\n";
+    static const char include[] = "\n# added by enigma: settings it rewrites at each start\n"
+                                  "include_if_exists = 'enigma.conf'\n";
     char tmpdir[PATH_MAX], out[PATH_MAX], conf[PATH_MAX], bin[PATH_MAX], dashd[PATH_MAX + 8];
     char locale[] = "--locale=C.UTF-8";
-    char *argv[] = {bin,    dashd,  "-U",   SERVER_USER, "--auth-local=trust", "--auth-host=reject",
-                    "-E",   "UTF8", locale, NULL};
+    char *argv[] = {bin,  dashd,  "-U",   SERVER_USER, "--auth-local=trust", "--auth-host=reject",
+                    "-E", "UTF8", locale, NULL};
     locale_t utf8 = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0);
     off_t from;
     int code, fd;
@@ -523,8 +517,8 @@ static int init_cluster(const enigma_pgcluster *c, const enigma_proc_user *u, en
     }
     close(fd);
     if (rename(tmpdir, c->datadir) < 0)
-        return enigma_error_set(err, "EINITDB", "cannot rename %s to %s: %s", tmpdir,
-                                c->datadir, strerror(errno));
+        return enigma_error_set(err, "EINITDB", "cannot rename %s to %s: %s", tmpdir, c->datadir,
+                                strerror(errno));
     return 0;
 }
 
@@ -614,8 +608,8 @@ static int create_default_db(const enigma_pgcluster *c, enigma_error *err)
         PQfinish(conn);
         return rc;
     }
-    res = PQexecParams(conn, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params,
-                       NULL, NULL, 0);
+    res = PQexecParams(conn, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params, NULL,
+                       NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = enigma_error_set(err, "EIO", "cannot list databases: %s", PQerrorMessage(conn));
     } else if (PQntuples(res) == 0) {
@@ -677,8 +671,7 @@ static int adopt_mapped(const enigma_pgcluster *c, const enigma_proc_user *u, en
 }
 
 /* Makes the home, and the cluster directory when it is elsewhere. */
-static int make_cluster_dir(const enigma_pgcluster *c, const enigma_proc_user *u,
-                            enigma_error *err)
+static int make_cluster_dir(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
 {
     if (!c->mapped)
         return make_dirs(c->home, err);
@@ -703,8 +696,8 @@ static void notice_creating(const enigma_pgcluster *c)
     if (notice_fn == NULL)
         return;
     if (c->mapped)
-        snprintf(msg, sizeof msg, "creating a new database cluster in %s (its data in %s)",
-                 c->home, c->clusterdir);
+        snprintf(msg, sizeof msg, "creating a new database cluster in %s (its data in %s)", c->home,
+                 c->clusterdir);
     else
         snprintf(msg, sizeof msg, "creating a new database cluster in %s", c->home);
     notice_fn(msg, notice_ud);
@@ -743,8 +736,7 @@ static int start_locked(const enigma_pgcluster *c, const enigma_proc_user *u, en
     if (enigma_proc_run(u, argv, out, &code, err) < 0)
         return -1;
     if (code != 0) {
-        enigma_error_set(err, "ESTART", "the database server in %s did not start\n",
-                         c->datadir);
+        enigma_error_set(err, "ESTART", "the database server in %s did not start\n", c->datadir);
         if (!append_tail(err, "server log", c->logfile, log_from))
             append_tail(err, "pg_ctl output", out, out_from);
         return -1;

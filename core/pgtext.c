@@ -9,13 +9,13 @@
 unsigned enigma_pgtext_array_elem(unsigned oid)
 {
     static const unsigned map[][2] = {
-        {1000, ENIGMA_OID_BOOL},   {1001, ENIGMA_OID_BYTEA},     {1002, ENIGMA_OID_CHAR},
-        {1003, ENIGMA_OID_NAME},   {1005, ENIGMA_OID_INT2},      {1007, ENIGMA_OID_INT4},
-        {1009, ENIGMA_OID_TEXT},   {1014, ENIGMA_OID_BPCHAR},    {1015, ENIGMA_OID_VARCHAR},
-        {1016, ENIGMA_OID_INT8},   {1021, ENIGMA_OID_FLOAT4},    {1022, ENIGMA_OID_FLOAT8},
-        {1028, ENIGMA_OID_OID},    {1115, ENIGMA_OID_TIMESTAMP}, {1182, ENIGMA_OID_DATE},
-        {1185, ENIGMA_OID_TIMESTAMPTZ}, {1231, ENIGMA_OID_NUMERIC}, {2951, ENIGMA_OID_UUID},
-        {199, ENIGMA_OID_JSON},    {3807, ENIGMA_OID_JSONB},
+        {1000, ENIGMA_OID_BOOL},        {1001, ENIGMA_OID_BYTEA},     {1002, ENIGMA_OID_CHAR},
+        {1003, ENIGMA_OID_NAME},        {1005, ENIGMA_OID_INT2},      {1007, ENIGMA_OID_INT4},
+        {1009, ENIGMA_OID_TEXT},        {1014, ENIGMA_OID_BPCHAR},    {1015, ENIGMA_OID_VARCHAR},
+        {1016, ENIGMA_OID_INT8},        {1021, ENIGMA_OID_FLOAT4},    {1022, ENIGMA_OID_FLOAT8},
+        {1028, ENIGMA_OID_OID},         {1115, ENIGMA_OID_TIMESTAMP}, {1182, ENIGMA_OID_DATE},
+        {1185, ENIGMA_OID_TIMESTAMPTZ}, {1231, ENIGMA_OID_NUMERIC},   {2951, ENIGMA_OID_UUID},
+        {199, ENIGMA_OID_JSON},         {3807, ENIGMA_OID_JSONB},
     };
     size_t i;
 
@@ -100,8 +100,8 @@ int enigma_pgtext_timestamp(const char *in, int utc, char *out, size_t size)
     for (n = 0; isdigit((unsigned char)*p); p++, n++)
         year = year * 10 + (*p - '0');
     if (n != 4 || *p++ != '-' || digits(&p, 2, &mon) || *p++ != '-' || digits(&p, 2, &day) ||
-        *p++ != ' ' || digits(&p, 2, &hh) || *p++ != ':' || digits(&p, 2, &mi) ||
-        *p++ != ':' || digits(&p, 2, &ss))
+        *p++ != ' ' || digits(&p, 2, &hh) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
+        digits(&p, 2, &ss))
         return -1;
     if (*p == '.') {
         frac = ++p;
@@ -176,9 +176,12 @@ int enigma_pgtext_timestamp(const char *in, int utc, char *out, size_t size)
 
 static int hexval(int c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -221,7 +224,10 @@ int enigma_pgtext_array_walk(const char *in, const enigma_pgtext_array_cb *cb, v
             rc = cb->open(ud);
             p++;
         } else if (*p == '}') {
-            if (--depth < 0) { rc = -1; break; }
+            if (--depth < 0) {
+                rc = -1;
+                break;
+            }
             rc = cb->close(ud);
             p++;
             if (depth == 0 && *p != '\0')
@@ -238,7 +244,10 @@ int enigma_pgtext_array_walk(const char *in, const enigma_pgtext_array_cb *cb, v
                     p++;
                 scratch[n++] = *p;
             }
-            if (*p != '"') { rc = -1; break; }
+            if (*p != '"') {
+                rc = -1;
+                break;
+            }
             p++;
             scratch[n] = '\0';
             rc = cb->element(ud, scratch, n);
@@ -254,7 +263,7 @@ int enigma_pgtext_array_walk(const char *in, const enigma_pgtext_array_cb *cb, v
                 n--;
             scratch[n] = '\0';
             rc = n == 4 && strcasecmp(scratch, "NULL") == 0 ? cb->element(ud, NULL, 0)
-                                                              : cb->element(ud, scratch, n);
+                                                            : cb->element(ud, scratch, n);
         }
     }
     if (rc == 0 && (depth != 0 || *in == '\0'))

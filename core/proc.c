@@ -48,8 +48,7 @@ static int child_become(const enigma_proc_user *u)
 {
     if (!u->drop)
         return 0;
-    if (setgroups((size_t)u->ngroups, u->groups) < 0 || setgid(u->gid) < 0 ||
-        setuid(u->uid) < 0)
+    if (setgroups((size_t)u->ngroups, u->groups) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0)
         return -1;
     return setuid(0) == 0 ? -1 : 0; /* must not be able to get root back */
 }
@@ -100,8 +99,8 @@ static int wait_child(pid_t pid, int *status, enigma_error *err)
     return 0;
 }
 
-int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *outpath,
-                    int *status, enigma_error *err)
+int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *outpath, int *status,
+                    enigma_error *err)
 {
     pid_t pid = fork();
 
@@ -122,8 +121,7 @@ int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *o
         return enigma_error_set(err, "EACCES", "could not switch to the '%s' user to run %s",
                                 u->name, argv[0]);
     if (*status == ENIGMA_PROC_EXIT_OPEN)
-        return enigma_error_set(err, "EIO", "could not open %s for %s's output", outpath,
-                                argv[0]);
+        return enigma_error_set(err, "EIO", "could not open %s for %s's output", outpath, argv[0]);
     if (*status == ENIGMA_PROC_EXIT_EXEC)
         return enigma_error_set(err, "EIO", "could not execute %s", argv[0]);
     return 0;
@@ -132,8 +130,8 @@ int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *o
 /* In a forked child: exits 0 when `u` can search every directory on
  * `path` (`len` bytes), else 1 after writing the first one it cannot
  * search to `fd`. */
-__attribute__((noreturn)) static void child_reach(const enigma_proc_user *u, char *path,
-                                                  size_t len, int fd)
+__attribute__((noreturn)) static void child_reach(const enigma_proc_user *u, char *path, size_t len,
+                                                  int fd)
 {
     size_t i;
 
@@ -153,8 +151,8 @@ __attribute__((noreturn)) static void child_reach(const enigma_proc_user *u, cha
     _exit(0);
 }
 
-int enigma_proc_reach(const enigma_proc_user *u, const char *path, int *reachable,
-                      char *blocked, size_t size, enigma_error *err)
+int enigma_proc_reach(const enigma_proc_user *u, const char *path, int *reachable, char *blocked,
+                      size_t size, enigma_error *err)
 {
     char copy[PATH_MAX], got_path[PATH_MAX];
     size_t len = strlen(path);

@@ -54,8 +54,8 @@ int enigma_proc_lookup(enigma_proc_user *u, const char *name, enigma_error *err)
  * failed, `outpath` could not be opened, argv[0] could not be executed);
  * *status is then the child's status when there was a child, else
  * unchanged. */
-int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *outpath,
-                    int *status, enigma_error *err) __attribute__((warn_unused_result));
+int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *outpath, int *status,
+                    enigma_error *err) __attribute__((warn_unused_result));
 
 /* Checks, as `u` in a forked child, that `u` can search every directory on
  * the absolute `path`, from the first component down to `path` itself.
@@ -64,8 +64,7 @@ int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *o
  * could not say which, truncated when too long).
  * Fails with "EACCES" (could not switch to `u`) or "EIO" (pipe, fork or
  * waitpid failed, or `path` does not fit PATH_MAX). */
-int enigma_proc_reach(const enigma_proc_user *u, const char *path, int *reachable,
-                      char *blocked, size_t size, enigma_error *err)
-    __attribute__((warn_unused_result));
+int enigma_proc_reach(const enigma_proc_user *u, const char *path, int *reachable, char *blocked,
+                      size_t size, enigma_error *err) __attribute__((warn_unused_result));
 
 #endif

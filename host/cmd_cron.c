@@ -35,8 +35,8 @@ static int parse_time(const char *text, time_t *out)
         return -1;
     if (len > 10) {
         int m = 0;
-        if (sscanf(text + 10, "T%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &m) != 3
-            || m != 9 || !(len == 19 || (len == 20 && text[19] == 'Z')))
+        if (sscanf(text + 10, "T%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &m) != 3 ||
+            m != 9 || !(len == 19 || (len == 20 && text[19] == 'Z')))
             return -1;
     }
     struct tm want = tm;
@@ -44,9 +44,9 @@ static int parse_time(const char *text, time_t *out)
     tm.tm_mon -= 1;
     *out = timegm(&tm);
     /* timegm normalises 02-30 into March: a date that moved was not a date */
-    return tm.tm_year + 1900 == want.tm_year && tm.tm_mon + 1 == want.tm_mon
-                   && tm.tm_mday == want.tm_mday && tm.tm_hour == want.tm_hour
-                   && tm.tm_min == want.tm_min && tm.tm_sec == want.tm_sec
+    return tm.tm_year + 1900 == want.tm_year && tm.tm_mon + 1 == want.tm_mon &&
+                   tm.tm_mday == want.tm_mday && tm.tm_hour == want.tm_hour &&
+                   tm.tm_min == want.tm_min && tm.tm_sec == want.tm_sec
                ? 0
                : -1;
 }
@@ -77,14 +77,16 @@ static int cron_next(int argc, char **argv)
                 char *end;
                 count = strtol(v, &end, 10);
                 if (*v == '\0' || *end != '\0' || count < 1 || count > 100000)
-                    return enigma_host_usage_error("cron", "-n '%s' is not a count from 1 to 100000", v);
+                    return enigma_host_usage_error("cron",
+                                                   "-n '%s' is not a count from 1 to 100000", v);
             }
         } else if (a[0] == '-' && a[1] != '\0') {
             return enigma_host_usage_error("cron", "unknown option '%s'", a);
         } else if (expr == NULL) {
             expr = a;
         } else {
-            return enigma_host_usage_error("cron", "unexpected argument '%s' (quote the expression)", a);
+            return enigma_host_usage_error("cron",
+                                           "unexpected argument '%s' (quote the expression)", a);
         }
     }
     if (expr == NULL)
@@ -93,7 +95,8 @@ static int cron_next(int argc, char **argv)
     enigma_cron cron;
     enigma_error err;
     if (enigma_cron_parse(&cron, expr, &err) < 0)
-        return enigma_host_usage_error("cron", "invalid cron expression '%s': %s", expr, err.message);
+        return enigma_host_usage_error("cron", "invalid cron expression '%s': %s", expr,
+                                       err.message);
     for (long i = 0; i < count; i++) {
         time_t next;
         if (enigma_cron_next(&cron, tz, from, &next, &err) < 0) {

@@ -143,7 +143,8 @@ static int db_psql(int argc, char **argv)
 int enigma_cmd_db(int argc, char **argv)
 {
     if (argc < 1)
-        return enigma_host_usage_error("db", "a subcommand is required: start, stop, status, url or psql");
+        return enigma_host_usage_error(
+            "db", "a subcommand is required: start, stop, status, url or psql");
     if (enigma_host_is_help(argv[0])) {
         fputs(db_usage, stdout);
         return 0;

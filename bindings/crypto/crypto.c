@@ -111,8 +111,8 @@ const uint8_t *enigma_lua_key_arg(lua_State *L, int idx)
         const char *hex = lua_tolstring(L, idx, &len);
         uint8_t *bytes = enigma_lua_key_new(L);
         enigma_error err;
-        if (enigma_hex_decode_exact(bytes, ENIGMA_SECKEY_BYTES, hex, len, &err) < 0
-            || enigma_seckey_verify(bytes, &err) < 0) {
+        if (enigma_hex_decode_exact(bytes, ENIGMA_SECKEY_BYTES, hex, len, &err) < 0 ||
+            enigma_seckey_verify(bytes, &err) < 0) {
             enigma_crypto_wipe(bytes, ENIGMA_SECKEY_BYTES);
             enigma_error_append(&err, " (argument #%d, a private key)", idx);
             enigma_lua_error_raise(L, &err);
@@ -156,8 +156,8 @@ static int push_key_address(lua_State *L, const uint8_t *seckey)
     uint8_t pub[ENIGMA_PUBKEY_BYTES], address[ENIGMA_ADDRESS_BYTES];
     char text[ENIGMA_ADDRESS_TEXT_MAX];
     enigma_error err;
-    if (enigma_pubkey_from_seckey(pub, seckey, &err) < 0
-        || enigma_pubkey_address(address, pub, &err) < 0)
+    if (enigma_pubkey_from_seckey(pub, seckey, &err) < 0 ||
+        enigma_pubkey_address(address, pub, &err) < 0)
         return enigma_lua_error_raise(L, &err);
     enigma_address_format(text, address);
     lua_pushstring(L, text);
@@ -184,8 +184,8 @@ static int key_tostring(lua_State *L)
 static int key_eq(lua_State *L)
 {
     guarded *a = luaL_testudata(L, 1, ENIGMA_KEY_MT), *b = luaL_testudata(L, 2, ENIGMA_KEY_MT);
-    lua_pushboolean(L, a != NULL && b != NULL && a->bytes != NULL && b->bytes != NULL
-                           && enigma_crypto_equal(a->bytes, b->bytes, ENIGMA_SECKEY_BYTES));
+    lua_pushboolean(L, a != NULL && b != NULL && a->bytes != NULL && b->bytes != NULL &&
+                           enigma_crypto_equal(a->bytes, b->bytes, ENIGMA_SECKEY_BYTES));
     return 1;
 }
 
@@ -315,10 +315,7 @@ static int crypto_public_key(lua_State *L)
 }
 
 static const luaL_Reg key_methods[] = {
-    {"hex", key_hex},
-    {"public_key", key_public_key},
-    {"address", key_address},
-    {NULL, NULL}
+    {"hex", key_hex}, {"public_key", key_public_key}, {"address", key_address}, {NULL, NULL}
 };
 
 static const luaL_Reg crypto_functions[] = {

@@ -66,9 +66,7 @@ static int keystore_encrypt(lua_State *L)
 }
 
 static const luaL_Reg keystore_functions[] = {
-    {"decrypt", keystore_decrypt},
-    {"encrypt", keystore_encrypt},
-    {NULL, NULL}
+    {"decrypt", keystore_decrypt}, {"encrypt", keystore_encrypt}, {NULL, NULL}
 };
 
 ENIGMA_EXPORT int luaopen_enigma_crypto_keystore(lua_State *L)

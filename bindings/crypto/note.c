@@ -169,11 +169,7 @@ static const luaL_Reg note_methods[] = {
     {NULL, NULL}
 };
 
-static const luaL_Reg note_functions[] = {
-    {"new", note_new},
-    {"parse", note_parse},
-    {NULL, NULL}
-};
+static const luaL_Reg note_functions[] = {{"new", note_new}, {"parse", note_parse}, {NULL, NULL}};
 
 ENIGMA_EXPORT int luaopen_enigma_crypto_note(lua_State *L)
 {

@@ -146,7 +146,8 @@ static int seal_open(lua_State *L)
     int rc = enigma_seal_open(out, ENIGMA_SECKEY_BYTES, &got, envelope, len, &key, address,
                               chain_id, &err);
     if (rc == 0 && got != ENIGMA_SECKEY_BYTES)
-        rc = enigma_error_set(&err, "EFORMAT", "the envelope holds %zu bytes, not a private key", got);
+        rc = enigma_error_set(&err, "EFORMAT", "the envelope holds %zu bytes, not a private key",
+                              got);
     if (rc == 0)
         rc = enigma_seckey_verify(out, &err);
     if (rc < 0)

@@ -195,11 +195,13 @@ static void read_announcement(lua_State *L, int list, lua_Integer i, enigma_stea
         luaL_error(L, "announcement %d is not a table", (int)i);
     lua_getfield(L, -1, "ephemeral_public_key");
     text = lua_tolstring(L, -1, &len);
-    if (text == NULL || enigma_hex_decode_exact(a->ephemeral_pub, ENIGMA_PUBKEY_BYTES, text, len, NULL) < 0)
+    if (text == NULL ||
+        enigma_hex_decode_exact(a->ephemeral_pub, ENIGMA_PUBKEY_BYTES, text, len, NULL) < 0)
         memset(a->ephemeral_pub, 0, sizeof a->ephemeral_pub);
     lua_getfield(L, -2, "stealth_address");
     text = lua_tolstring(L, -1, &len);
-    if (text == NULL || enigma_hex_decode_exact(a->address, ENIGMA_ADDRESS_BYTES, text, len, NULL) < 0)
+    if (text == NULL ||
+        enigma_hex_decode_exact(a->address, ENIGMA_ADDRESS_BYTES, text, len, NULL) < 0)
         memset(a->address, 0, sizeof a->address);
     lua_getfield(L, -3, "view_tag");
     if (lua_isinteger(L, -1)) {

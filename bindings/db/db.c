@@ -342,7 +342,8 @@ static int run_send(lua_State *L, enigma_luadb_conn *c, lua_KContext ctx)
     values = param_values(L, nparams, stack_values);
     secrets = push_texts(L, stmt, 3, nparams, values);
     sent = enigma_luadb_begin_async(L, c, &err) == 0
-               ? enigma_db_send_execute(c->db, stmt, nparams, values, NULL, &err) : -1;
+               ? enigma_db_send_execute(c->db, stmt, nparams, values, NULL, &err)
+               : -1;
     if (secrets)                        /* libpq holds its own copy now */
         wipe_texts(L, lua_gettop(L) - nparams + 1, nparams);
     lua_settop(L, base);
@@ -478,11 +479,20 @@ static void copy_put_escaped(lua_State *L, enigma_luadb_conn *c, const char *s, 
 
     for (i = 0; i < len; i++) {
         switch (s[i]) {
-        case '\\': esc[1] = '\\'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        default: continue;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        default:
+            continue;
         }
         copy_put(L, c, s + start, i - start);
         copy_put(L, c, esc, 2);
@@ -536,8 +546,8 @@ static int copy_row(lua_State *L)
             break;
         default:
             if (!enigma_lua_isdecimal(L, i))
-                return luaL_argerror(L, i, lua_pushfstring(L, "a %s cannot be copied",
-                                                           luaL_typename(L, i)));
+                return luaL_argerror(
+                    L, i, lua_pushfstring(L, "a %s cannot be copied", luaL_typename(L, i)));
             s = luaL_tolstring(L, i, &len);
             copy_put(L, c, s, len);
             lua_pop(L, 1);
@@ -701,10 +711,7 @@ static const luaL_Reg conn_meta[] = {
     {NULL, NULL}
 };
 
-static const luaL_Reg db_functions[] = {
-    {"connect", db_connect},
-    {NULL, NULL}
-};
+static const luaL_Reg db_functions[] = {{"connect", db_connect}, {NULL, NULL}};
 
 ENIGMA_EXPORT int luaopen_enigma_db(lua_State *L)
 {

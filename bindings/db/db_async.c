@@ -39,8 +39,8 @@ static void block_on(int fd, int events, double timeout)
  * Lua then calls k(L, LUA_YIELD, ctx) with the loop's boolean on the stack,
  * and this does not return. Otherwise it blocks here and returns.
  */
-void enigma_luadb_wait_fd(lua_State *L, int fd, int events, double timeout,
-                          lua_KContext ctx, lua_KFunction k)
+void enigma_luadb_wait_fd(lua_State *L, int fd, int events, double timeout, lua_KContext ctx,
+                          lua_KFunction k)
 {
     enigma_lua_waiter *w = enigma_lua_waiter_get(L);
 

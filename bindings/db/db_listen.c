@@ -25,8 +25,9 @@ static const char *check_channel(lua_State *L, int idx)
         ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
              (s[i] >= '0' && s[i] <= '9') || s[i] == '_';
     if (!ok)
-        luaL_argerror(L, idx, "a channel is a plain identifier: letters, digits and _, "
-                              "not starting with a digit, at most 63 bytes");
+        luaL_argerror(L, idx,
+                      "a channel is a plain identifier: letters, digits and _, "
+                      "not starting with a digit, at most 63 bytes");
     return s;
 }
 
@@ -100,7 +101,9 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx)
 
     for (;;) {
         if (c->db == NULL)               /* a handler closed it */
-            return lua_tointeger(L, 3) > 0 ? 1 : luaL_error(L, "attempt to use a closed database connection");
+            return lua_tointeger(L, 3) > 0
+                       ? 1
+                       : luaL_error(L, "attempt to use a closed database connection");
         pg = enigma_db_pgconn(c->db);
         if (!PQconsumeInput(pg)) {
             enigma_db_error_from_result(c->db, NULL, &err);

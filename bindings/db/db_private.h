@@ -54,8 +54,8 @@ int enigma_luadb_exec(lua_State *L);
 double enigma_luadb_now(void);
 
 /* Yields the task until fd is ready (k(ctx) resumes it; no return), or blocks without a waiter. */
-void enigma_luadb_wait_fd(lua_State *L, int fd, int events, double timeout,
-                          lua_KContext ctx, lua_KFunction k);
+void enigma_luadb_wait_fd(lua_State *L, int fd, int events, double timeout, lua_KContext ctx,
+                          lua_KFunction k);
 
 /* Non-blocking sends, and the running coroutine owns the connection (at 1). 0, or -1 with err. */
 int enigma_luadb_begin_async(lua_State *L, enigma_luadb_conn *c, enigma_error *err);

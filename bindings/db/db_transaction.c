@@ -19,8 +19,8 @@ static const char *level_sql(char *sql, size_t size, int level, int commit)
     else if (level == 1)
         snprintf(sql, size, "ROLLBACK");
     else
-        snprintf(sql, size, "ROLLBACK TO SAVEPOINT enigma_%d; RELEASE SAVEPOINT enigma_%d",
-                 level, level);
+        snprintf(sql, size, "ROLLBACK TO SAVEPOINT enigma_%d; RELEASE SAVEPOINT enigma_%d", level,
+                 level);
     return sql;
 }
 
@@ -65,8 +65,7 @@ static int tx_commit_failed(lua_State *L, enigma_luadb_conn *c, int level, int b
         return enigma_luadb_call_own_statement(L, level_sql(sql, sizeof sql, level, 0),
                                                TX_CTX(TX_RAISE, level, base), tx_k);
     if (PQtransactionStatus(enigma_db_pgconn(c->db)) != PQTRANS_IDLE)
-        return enigma_luadb_call_own_statement(L, "ROLLBACK", TX_CTX(TX_RAISE, level, base),
-                                               tx_k);
+        return enigma_luadb_call_own_statement(L, "ROLLBACK", TX_CTX(TX_RAISE, level, base), tx_k);
     return lua_error(L);
 }
 
@@ -142,8 +141,7 @@ static const char current_identity_sql[] =
 enum { AS_SAVED, AS_UNNESTED, AS_SET, AS_CALLED, AS_RESTORED };
 
 /* Calls db:exec(set_identity_sql, role, claims), then as_user_k(ctx). */
-static void call_set_identity(lua_State *L, int role, int claims, lua_KContext ctx,
-                              lua_KFunction k)
+static void call_set_identity(lua_State *L, int role, int claims, lua_KContext ctx, lua_KFunction k)
 {
     lua_pushcfunction(L, enigma_luadb_exec);
     lua_pushvalue(L, 1);
@@ -214,7 +212,8 @@ int enigma_luadb_as_user(lua_State *L)
         for (i = 0; roles[i] != NULL && (role == NULL || strcmp(role, roles[i]) != 0); i++)
             ;
         if (roles[i] == NULL)
-            return luaL_argerror(L, 2, "claims.role must be 'authenticated', 'anon' or 'service_role'");
+            return luaL_argerror(L, 2,
+                                 "claims.role must be 'authenticated', 'anon' or 'service_role'");
     }
     lua_pop(L, 1);
     lua_pushstring(L, role);

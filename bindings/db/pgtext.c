@@ -116,7 +116,8 @@ void enigma_lua_push_param(lua_State *L, int idx, int argn, unsigned oid)
             return;
         }
         if (memchr(s, '\0', len) != NULL)
-            luaL_argerror(L, argn, "string contains a zero byte; send binary data to a bytea column");
+            luaL_argerror(L, argn,
+                          "string contains a zero byte; send binary data to a bytea column");
         lua_pushvalue(L, idx);
         return;
     }
@@ -138,13 +139,12 @@ void enigma_lua_push_param(lua_State *L, int idx, int argn, unsigned oid)
         }
         if (enigma_lua_key_push_text(L, idx) != NULL)
             return; /* a private key: its hex, in guarded memory, never a Lua string */
-        luaL_argerror(L, argn, lua_pushfstring(L, "a %s cannot be a query parameter",
-                                               luaL_typename(L, idx)));
+        luaL_argerror(
+            L, argn, lua_pushfstring(L, "a %s cannot be a query parameter", luaL_typename(L, idx)));
     }
 }
 
 /* --- results to Lua values ------------------------------------------------------------ */
-
 
 /* Arrays nest: each '{' pushes a table, each '}' hands it to its parent. */
 typedef struct array_ctx {
@@ -278,4 +278,3 @@ void enigma_lua_push_pgvalue(lua_State *L, unsigned oid, const char *text, size_
             lua_pushlstring(L, text, len);
     }
 }
-

@@ -22,13 +22,11 @@
  * memory. */
 #define SCALE_COLLECTED (-1)
 
-static const char *const rounding_names[] = {
-    "half_up", "half_even", "down", "up", "floor", "ceil", NULL
-};
-static const enigma_rounding rounding_modes[] = {
-    ENIGMA_ROUND_HALF_UP, ENIGMA_ROUND_HALF_EVEN, ENIGMA_ROUND_DOWN,
-    ENIGMA_ROUND_UP, ENIGMA_ROUND_FLOOR, ENIGMA_ROUND_CEIL
-};
+static const char *const rounding_names[] = {"half_up", "half_even", "down", "up",
+                                             "floor",   "ceil",      NULL};
+static const enigma_rounding rounding_modes[] = {ENIGMA_ROUND_HALF_UP, ENIGMA_ROUND_HALF_EVEN,
+                                                 ENIGMA_ROUND_DOWN,    ENIGMA_ROUND_UP,
+                                                 ENIGMA_ROUND_FLOOR,   ENIGMA_ROUND_CEIL};
 
 static void push_metatable(lua_State *L);
 
@@ -113,8 +111,7 @@ static int check_scale(lua_State *L, int idx, int min)
 {
     lua_Integer scale = luaL_checkinteger(L, idx);
 
-    luaL_argcheck(L, scale >= min && scale <= ENIGMA_DECIMAL_MAX_SCALE, idx,
-                  "scale out of range");
+    luaL_argcheck(L, scale >= min && scale <= ENIGMA_DECIMAL_MAX_SCALE, idx, "scale out of range");
     return (int)scale;
 }
 
@@ -171,11 +168,26 @@ static int arith(lua_State *L, binary_op op)
     return 1;
 }
 
-static int decimal_add(lua_State *L) { return arith(L, enigma_decimal_add); }
-static int decimal_sub(lua_State *L) { return arith(L, enigma_decimal_sub); }
-static int decimal_mul(lua_State *L) { return arith(L, enigma_decimal_mul); }
-static int decimal_idiv(lua_State *L) { return arith(L, enigma_decimal_idiv); }
-static int decimal_mod(lua_State *L) { return arith(L, enigma_decimal_mod); }
+static int decimal_add(lua_State *L)
+{
+    return arith(L, enigma_decimal_add);
+}
+static int decimal_sub(lua_State *L)
+{
+    return arith(L, enigma_decimal_sub);
+}
+static int decimal_mul(lua_State *L)
+{
+    return arith(L, enigma_decimal_mul);
+}
+static int decimal_idiv(lua_State *L)
+{
+    return arith(L, enigma_decimal_idiv);
+}
+static int decimal_mod(lua_State *L)
+{
+    return arith(L, enigma_decimal_mod);
+}
 
 /* a / b to max(18, a's scale, b's scale) digits, half up: exact division is
  * not possible (1/3), so the rounding is stated rather than hidden. */
@@ -279,8 +291,14 @@ static int compare(lua_State *L, int or_equal)
     return 1;
 }
 
-static int decimal_lt(lua_State *L) { return compare(L, 0); }
-static int decimal_le(lua_State *L) { return compare(L, 1); }
+static int decimal_lt(lua_State *L)
+{
+    return compare(L, 0);
+}
+static int decimal_le(lua_State *L)
+{
+    return compare(L, 1);
+}
 
 /* --- conversion ---------------------------------------------------------------------- */
 
@@ -375,15 +393,9 @@ static const luaL_Reg decimal_meta[] = {
 };
 
 static const luaL_Reg decimal_methods[] = {
-    {"tonumber", decimal_tonumber},
-    {"tointeger", decimal_tointeger},
-    {"round", decimal_round},
-    {"div", decimal_div_method},
-    {"scale", decimal_scale},
-    {"abs", decimal_abs},
-    {"sign", decimal_sign},
-    {"iszero", decimal_iszero},
-    {NULL, NULL}
+    {"tonumber", decimal_tonumber}, {"tointeger", decimal_tointeger}, {"round", decimal_round},
+    {"div", decimal_div_method},    {"scale", decimal_scale},         {"abs", decimal_abs},
+    {"sign", decimal_sign},         {"iszero", decimal_iszero},       {NULL, NULL}
 };
 
 static const luaL_Reg decimal_functions[] = {

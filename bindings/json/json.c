@@ -29,13 +29,27 @@ static void encode_string(lua_State *L, enigma_strbuf *b, const char *s, size_t 
         unsigned char c = (unsigned char)s[i];
 
         switch (c) {
-        case '"':  enigma_strbuf_addstr(L, b, "\\\""); break;
-        case '\\': enigma_strbuf_addstr(L, b, "\\\\"); break;
-        case '\n': enigma_strbuf_addstr(L, b, "\\n"); break;
-        case '\r': enigma_strbuf_addstr(L, b, "\\r"); break;
-        case '\t': enigma_strbuf_addstr(L, b, "\\t"); break;
-        case '\b': enigma_strbuf_addstr(L, b, "\\b"); break;
-        case '\f': enigma_strbuf_addstr(L, b, "\\f"); break;
+        case '"':
+            enigma_strbuf_addstr(L, b, "\\\"");
+            break;
+        case '\\':
+            enigma_strbuf_addstr(L, b, "\\\\");
+            break;
+        case '\n':
+            enigma_strbuf_addstr(L, b, "\\n");
+            break;
+        case '\r':
+            enigma_strbuf_addstr(L, b, "\\r");
+            break;
+        case '\t':
+            enigma_strbuf_addstr(L, b, "\\t");
+            break;
+        case '\b':
+            enigma_strbuf_addstr(L, b, "\\b");
+            break;
+        case '\f':
+            enigma_strbuf_addstr(L, b, "\\f");
+            break;
         default:
             if (c < 0x20) {
                 char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], '\0'};

@@ -369,7 +369,8 @@ static int run_kill(lua_State *H)
 {
     run *r = check_run(H, 1);
 
-    enigma_sandbox_kill(r, luaL_optstring(H, 2, "time limit")[0] == 'm' ? "memory limit" : "time limit");
+    enigma_sandbox_kill(r, luaL_optstring(H, 2, "time limit")[0] == 'm' ? "memory limit"
+                                                                        : "time limit");
     finish(r);
     return 0;
 }
@@ -418,7 +419,8 @@ static int run_used(lua_State *H)
     run *r = check_run(H, 1);
 
     lua_pushinteger(H, r->instructions - (r->budget > 0 ? r->budget : 0));
-    lua_pushnumber(H, r->started ? enigma_sandbox_monotonic() - (r->deadline - r->time_limit) : 0.0);
+    lua_pushnumber(H,
+                   r->started ? enigma_sandbox_monotonic() - (r->deadline - r->time_limit) : 0.0);
     lua_pushinteger(H, r->grown);
     return 3;
 }
@@ -494,29 +496,15 @@ static int box_load(lua_State *H)
     return 1;
 }
 
-static const luaL_Reg box_methods[] = {
-    {"load", box_load},
-    {"start", box_start},
-    {"memory", box_memory},
-    {"collect", box_collect},
-    {"close", box_close},
-    {NULL, NULL}
-};
+static const luaL_Reg box_methods[] = {{"load", box_load},     {"start", box_start},
+                                       {"memory", box_memory}, {"collect", box_collect},
+                                       {"close", box_close},   {NULL, NULL}};
 
-static const luaL_Reg run_methods[] = {
-    {"resume", run_resume},
-    {"kill", run_kill},
-    {"arg", run_arg},
-    {"used", run_used},
-    {"close", run_close},
-    {NULL, NULL}
-};
+static const luaL_Reg run_methods[] = {{"resume", run_resume}, {"kill", run_kill},
+                                       {"arg", run_arg},       {"used", run_used},
+                                       {"close", run_close},   {NULL, NULL}};
 
-static const luaL_Reg funcs[] = {
-    {"new", box_new},
-    {"op", enigma_sandbox_op_new},
-    {NULL, NULL}
-};
+static const luaL_Reg funcs[] = {{"new", box_new}, {"op", enigma_sandbox_op_new}, {NULL, NULL}};
 
 static void metatable(lua_State *H, const char *name, const luaL_Reg *methods, lua_CFunction gc)
 {

@@ -23,7 +23,8 @@ static int request(lua_State *L)
     int n = lua_gettop(L);
 
     if (r == NULL || L != r->T)
-        return luaL_error(L, "ctx.%s: ctx functions can only be called by the strategy "
+        return luaL_error(L,
+                          "ctx.%s: ctx functions can only be called by the strategy "
                           "function itself, not from a coroutine it created",
                           lua_tostring(L, lua_upvalueindex(1)));
     luaL_checkstack(L, 2, NULL);
@@ -193,7 +194,6 @@ int enigma_sandbox_copy_to_host(lua_State *H, lua_State *B, int first, int n, in
     }
     return 0;
 }
-
 
 void enigma_sandbox_op_register(lua_State *H)
 {

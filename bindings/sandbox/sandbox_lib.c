@@ -60,14 +60,13 @@ static int shifting(lua_State *L)
         n = e >= f ? e - f : 0;
     } else {                           /* insert(t, [pos,] v), remove(t [,pos]) */
         lua_Integer len = luaL_len(L, 1);
-        lua_Integer pos = lua_gettop(L) >= (name[0] == 'i' ? 3 : 2)
-                              ? luaL_checkinteger(L, 2) : len;
+        lua_Integer pos = lua_gettop(L) >= (name[0] == 'i' ? 3 : 2) ? luaL_checkinteger(L, 2) : len;
 
         n = len >= pos ? len - pos : 0;
     }
     if (n > SHIFT_MAX)
-        return luaL_error(L, "table.%s: %I elements is more than the sandbox shifts (%d)",
-                          name, (LUAI_UACINT)n, SHIFT_MAX);
+        return luaL_error(L, "table.%s: %I elements is more than the sandbox shifts (%d)", name,
+                          (LUAI_UACINT)n, SHIFT_MAX);
     enigma_sandbox_charge(L, NULL, (unsigned long)n);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
@@ -84,9 +83,8 @@ static void wrap(lua_State *L, int lib, const char *name, lua_CFunction fn)
     lua_setfield(L, lib, name);
 }
 
-static const char *const forbidden[] = {
-    "dofile", "loadfile", "collectgarbage", "print", "require", NULL
-};
+static const char *const forbidden[] = {"dofile", "loadfile", "collectgarbage",
+                                        "print",  "require",  NULL};
 
 int enigma_sandbox_open(lua_State *L)
 {
@@ -121,7 +119,7 @@ int enigma_sandbox_open(lua_State *L)
     luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
     luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
     lua_pop(L, 3);
-    lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT, ENIGMA_SANDBOX_HOOK_EVERY);   /* inherited by every thread */
+    lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT,
+                ENIGMA_SANDBOX_HOOK_EVERY);   /* inherited by every thread */
     return 0;
 }
-

@@ -91,8 +91,8 @@ void *enigma_sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (nsize > osize) {
         size_t more = nsize - osize;
 
-        if (b->used + more > b->cap || (r != NULL && (r->killed != NULL ||
-                                                      r->grown + (long long)more > r->grow_cap))) {
+        if (b->used + more > b->cap ||
+            (r != NULL && (r->killed != NULL || r->grown + (long long)more > r->grow_cap))) {
             if (r != NULL)
                 enigma_sandbox_kill(r, "memory limit");
             return NULL;

@@ -104,18 +104,41 @@ static int class_has(int c, int cl)
     int in;
 
     switch (tolower(cl)) {
-    case 'a': in = isalpha(c); break;
-    case 'c': in = iscntrl(c); break;
-    case 'd': in = isdigit(c); break;
-    case 'g': in = isgraph(c); break;
-    case 'l': in = islower(c); break;
-    case 'p': in = ispunct(c); break;
-    case 's': in = isspace(c); break;
-    case 'u': in = isupper(c); break;
-    case 'w': in = isalnum(c); break;
-    case 'x': in = isxdigit(c); break;
-    case 'z': in = c == 0; break;   /* deprecated, but 5.4 still has it */
-    default: return cl == c;
+    case 'a':
+        in = isalpha(c);
+        break;
+    case 'c':
+        in = iscntrl(c);
+        break;
+    case 'd':
+        in = isdigit(c);
+        break;
+    case 'g':
+        in = isgraph(c);
+        break;
+    case 'l':
+        in = islower(c);
+        break;
+    case 'p':
+        in = ispunct(c);
+        break;
+    case 's':
+        in = isspace(c);
+        break;
+    case 'u':
+        in = isupper(c);
+        break;
+    case 'w':
+        in = isalnum(c);
+        break;
+    case 'x':
+        in = isxdigit(c);
+        break;
+    case 'z':
+        in = c == 0;
+        break;   /* deprecated, but 5.4 still has it */
+    default:
+        return cl == c;
     }
     return isupper(cl) ? !in : in != 0;
 }
@@ -179,10 +202,14 @@ static inline int class_matches(const matcher *m, const char *s, const char *p, 
         return 0;
     c = (unsigned char)*s;
     switch (*p) {
-    case '.': return 1;
-    case ESC: return class_has(c, (unsigned char)p[1]);
-    case '[': return set_has(c, p, ep - 1);
-    default: return (unsigned char)*p == c;
+    case '.':
+        return 1;
+    case ESC:
+        return class_has(c, (unsigned char)p[1]);
+    case '[':
+        return set_has(c, p, ep - 1);
+    default:
+        return (unsigned char)*p == c;
     }
 }
 
@@ -656,8 +683,10 @@ static int sm_gsub(lua_State *L)
     luaL_Buffer b;
     matcher m;
 
-    luaL_argexpected(L, type == LUA_TNUMBER || type == LUA_TSTRING || type == LUA_TFUNCTION ||
-                     type == LUA_TTABLE, 3, "string/function/table");
+    luaL_argexpected(L,
+                     type == LUA_TNUMBER || type == LUA_TSTRING || type == LUA_TFUNCTION ||
+                         type == LUA_TTABLE,
+                     3, "string/function/table");
     luaL_buffinit(L, &b);
     anchored = lp > 0 && *p == '^';
     if (anchored) {
@@ -696,11 +725,8 @@ static int sm_gsub(lua_State *L)
 void enigma_sandbox_patterns(lua_State *L, int idx, enigma_match_charge charge_fn, void *ud)
 {
     static const luaL_Reg fns[] = {
-        {"find", sm_find},
-        {"match", sm_match},
-        {"gmatch", sm_gmatch},
-        {"gsub", sm_gsub},
-        {NULL, NULL},
+        {"find", sm_find}, {"match", sm_match}, {"gmatch", sm_gmatch},
+        {"gsub", sm_gsub}, {NULL, NULL},
     };
     meter *mt;
 

@@ -9,19 +9,17 @@
  *   sched.sleep(seconds)
  *   sched.timer(after, every, fn) --> handle; fn() runs as a new task after
  *                                   `after` seconds, then every `every` (0: once)
- *   sched.watch(dir, fn)        --> handle | nil, message, code; fn(filename) as a task on each change
- *   sched.signal(name, fn)      --> handle; fn(name) as a task on "SIGINT", "SIGTERM", "SIGHUP"
- *   handle:stop()
- *   sched.run()                 runs the loop until sched.stop(), or nothing is left
- *   sched.stop()
- *   sched.now()                 --> wall-clock Unix time, seconds (microsecond resolution)
- *   sched.cpu_time()            --> user + system CPU seconds used by this process
+ *   sched.watch(dir, fn)        --> handle | nil, message, code; fn(filename) as a task on each
+ * change sched.signal(name, fn)      --> handle; fn(name) as a task on "SIGINT", "SIGTERM",
+ * "SIGHUP" handle:stop() sched.run()                 runs the loop until sched.stop(), or nothing
+ * is left sched.stop() sched.now()                 --> wall-clock Unix time, seconds (microsecond
+ * resolution) sched.cpu_time()            --> user + system CPU seconds used by this process
  *   sched.listdir(path)         --> the names in a directory, sorted | nil, message, code
  *   sched.identity()            --> hostname, pid
  *   sched.cron(expr)            --> cron | nil, message, code
- *   cron:next(after, [tz])      --> the first fire time after `after` (Unix seconds) | nil, message, code
- *   task:wake(...)              resumes a suspended task with true, ... on the next loop turn
- *   task:cancel()               never resumes it again (its waits are dropped)
+ *   cron:next(after, [tz])      --> the first fire time after `after` (Unix seconds) | nil,
+ * message, code task:wake(...)              resumes a suspended task with true, ... on the next
+ * loop turn task:cancel()               never resumes it again (its waits are dropped)
  *   task:status()               --> "running" | "suspended" | "waiting" | "dead"
  *   task:deadline(seconds)      the task raises "timed out" once it runs past it
  *
@@ -189,7 +187,8 @@ static void task_resume(task *t, lua_State *from)
     if (status != LUA_OK) {
         const char *msg = lua_tostring(t->co, -1);
 
-        luaL_traceback(from, t->co, msg != NULL ? msg : "(an error object that is not a string)", 0);
+        luaL_traceback(from, t->co, msg != NULL ? msg : "(an error object that is not a string)",
+                       0);
         fprintf(stderr, "enigma: task failed: %s\n", lua_tostring(from, -1));
         fflush(stderr);
         lua_pop(from, 1);
@@ -750,21 +749,11 @@ static const luaL_Reg task_methods[] = {
 };
 
 static const luaL_Reg functions[] = {
-    {"spawn", sched_spawn},
-    {"current", sched_current},
-    {"suspend", sched_suspend},
-    {"sleep", sched_sleep},
-    {"timer", sched_timer},
-    {"watch", sched_watch},
-    {"signal", sched_signal},
-    {"run", sched_run},
-    {"stop", sched_stop},
-    {"now", sched_now},
-    {"cpu_time", sched_cpu_time},
-    {"cron", sched_cron},
-    {"listdir", sched_listdir},
-    {"identity", sched_identity},
-    {NULL, NULL}
+    {"spawn", sched_spawn},     {"current", sched_current},   {"suspend", sched_suspend},
+    {"sleep", sched_sleep},     {"timer", sched_timer},       {"watch", sched_watch},
+    {"signal", sched_signal},   {"run", sched_run},           {"stop", sched_stop},
+    {"now", sched_now},         {"cpu_time", sched_cpu_time}, {"cron", sched_cron},
+    {"listdir", sched_listdir}, {"identity", sched_identity}, {NULL, NULL}
 };
 
 ENIGMA_EXPORT int luaopen_enigma_sched(lua_State *L)

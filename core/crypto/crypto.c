@@ -89,9 +89,10 @@ int enigma_hex_decode(uint8_t *out, size_t cap, size_t *out_len, const char *hex
     for (size_t i = start; i < len; i++) {
         if (hex_value(hex[i]) < 0)
             return (unsigned char)hex[i] >= 0x20 && (unsigned char)hex[i] < 0x7f
-                       ? enigma_error_set(err, "EHEX", "not hex: character %zu is '%c'", i + 1, hex[i])
-                       : enigma_error_set(err, "EHEX", "not hex: character %zu is byte 0x%02x", i + 1,
-                                          (unsigned char)hex[i]);
+                       ? enigma_error_set(err, "EHEX", "not hex: character %zu is '%c'", i + 1,
+                                          hex[i])
+                       : enigma_error_set(err, "EHEX", "not hex: character %zu is byte 0x%02x",
+                                          i + 1, (unsigned char)hex[i]);
     }
     if (digits % 2 != 0)
         return enigma_error_set(err, "EHEX", "not hex: an odd number of digits (%zu)", digits);
@@ -104,8 +105,7 @@ int enigma_hex_decode(uint8_t *out, size_t cap, size_t *out_len, const char *hex
     return 0;
 }
 
-int enigma_hex_decode_exact(uint8_t *out, size_t n, const char *hex, size_t len,
-                            enigma_error *err)
+int enigma_hex_decode_exact(uint8_t *out, size_t n, const char *hex, size_t len, enigma_error *err)
 {
     size_t start = len >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X') ? 2 : 0;
     size_t got;

@@ -53,15 +53,24 @@ static void aes128_ctr_block(const void *ctx, size_t length, uint8_t *dst, const
 static const char *kind(const json_t *v)
 {
     switch (v == NULL ? -1 : (int)json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE: return "true";
-    case JSON_FALSE: return "false";
-    case JSON_NULL: return "null";
-    default: return "missing";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a real number";
+    case JSON_TRUE:
+        return "true";
+    case JSON_FALSE:
+        return "false";
+    case JSON_NULL:
+        return "null";
+    default:
+        return "missing";
     }
 }
 
@@ -103,8 +112,8 @@ static int get_string(const json_t *obj, const char *prefix, const char *key, co
 }
 
 /* Hex of min..max bytes into `out` (capacity max). */
-static int get_hex(const json_t *obj, const char *prefix, const char *key, uint8_t *out,
-                   size_t min, size_t max, size_t *n, enigma_error *err)
+static int get_hex(const json_t *obj, const char *prefix, const char *key, uint8_t *out, size_t min,
+                   size_t max, size_t *n, enigma_error *err)
 {
     const char *s;
     size_t len;
@@ -125,8 +134,8 @@ static int get_hex(const json_t *obj, const char *prefix, const char *key, uint8
         if (min == max)
             return enigma_error_set(err, "EFORMAT", "%s%s must be %zu bytes, found %zu", prefix,
                                     key, max, *n);
-        return enigma_error_set(err, "EFORMAT", "%s%s must be %zu to %zu bytes, found %zu",
-                                prefix, key, min, max, *n);
+        return enigma_error_set(err, "EFORMAT", "%s%s must be %zu to %zu bytes, found %zu", prefix,
+                                key, min, max, *n);
     }
     return 0;
 }
@@ -152,13 +161,12 @@ static int get_uint(const json_t *obj, const char *prefix, const char *key, uint
  * shared by import ("crypto.kdfparams.") and export ("opts."). */
 #define SCRYPT_WORK_MAX ((uint64_t)1 << 32)
 
-static int check_scrypt(uint64_t n, uint64_t r, uint64_t p, const char *prefix,
-                        enigma_error *err)
+static int check_scrypt(uint64_t n, uint64_t r, uint64_t p, const char *prefix, enigma_error *err)
 {
     if (n < 2 || (n & (n - 1)) != 0)
         return enigma_error_set(err, "EKDF",
-                                "%sn is %" PRIu64 ": it must be a power of two, at least 2",
-                                prefix, n);
+                                "%sn is %" PRIu64 ": it must be a power of two, at least 2", prefix,
+                                n);
     if (r == 0 || p == 0)
         return enigma_error_set(err, "EKDF", "%s%s is 0: it must be positive", prefix,
                                 r == 0 ? "r" : "p");
@@ -195,9 +203,9 @@ static int derive(secrets *s, const params *k, const char *password, size_t pass
 {
     if (k->scrypt) {
         /* the bounds checked above make r and p fit uint32_t */
-        if (crypto_pwhash_scryptsalsa208sha256_ll((const uint8_t *)password, password_len,
-                                                  k->salt, k->salt_len, k->n, (uint32_t)k->r,
-                                                  (uint32_t)k->p, s->dk, (size_t)k->dklen) != 0)
+        if (crypto_pwhash_scryptsalsa208sha256_ll((const uint8_t *)password, password_len, k->salt,
+                                                  k->salt_len, k->n, (uint32_t)k->r, (uint32_t)k->p,
+                                                  s->dk, (size_t)k->dklen) != 0)
             return errno == ENOMEM
                        ? enigma_error_set(err, "ENOMEM", "scrypt: out of memory")
                        : enigma_error_set(err, "EKDF", "scrypt failed: %s", strerror(errno));
@@ -413,8 +421,10 @@ int enigma_keystore_encrypt(char **out, const uint8_t key[32], const char *passw
         if (check_pbkdf2(k.c, "opts.", err) < 0)
             return -1;
     } else {
-        return enigma_error_set(err, "EKDF", "opts.kdf is %d: it must be ENIGMA_KEYSTORE_SCRYPT or "
-                                "ENIGMA_KEYSTORE_PBKDF2", (int)opts->kdf);
+        return enigma_error_set(err, "EKDF",
+                                "opts.kdf is %d: it must be ENIGMA_KEYSTORE_SCRYPT or "
+                                "ENIGMA_KEYSTORE_PBKDF2",
+                                (int)opts->kdf);
     }
 
     if (!secp256k1_ec_pubkey_create(ctx, &pub, key) ||
@@ -455,8 +465,8 @@ int enigma_keystore_encrypt(char **out, const uint8_t key[32], const char *passw
                             "address", addr_hex, "crypto", "cipher", "aes-128-ctr", "ciphertext",
                             ct_hex, "cipherparams", "iv", iv_hex, "kdf", "scrypt", "kdfparams",
                             "dklen", (json_int_t)k.dklen, "n", (json_int_t)k.n, "p",
-                            (json_int_t)k.p, "r", (json_int_t)k.r, "salt", salt_hex, "mac",
-                            mac_hex, "id", id, "version", 3);
+                            (json_int_t)k.p, "r", (json_int_t)k.r, "salt", salt_hex, "mac", mac_hex,
+                            "id", id, "version", 3);
     else
         root = json_pack_ex(&je, 0,
                             "{s:s, s:{s:s, s:s, s:{s:s}, s:s, s:{s:I, s:I, s:s, s:s}, s:s},"

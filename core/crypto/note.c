@@ -89,8 +89,8 @@ int enigma_note_amount_canonical(char out[ENIGMA_NOTE_AMOUNT_MAX], const char *t
                                     "%zu is '%c'); write 100000, not 1e5",
                                     i + 1, c);
         if (is_space(c))
-            return enigma_error_set(err, "EFORMAT",
-                                    "not a valid amount: character %zu is a space", i + 1);
+            return enigma_error_set(err, "EFORMAT", "not a valid amount: character %zu is a space",
+                                    i + 1);
         if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
             return enigma_error_set(err, "EFORMAT",
                                     "not a valid amount: character %zu is '%c'; only digits "
@@ -151,8 +151,7 @@ static int chain_id_check(uint64_t chain_id, enigma_error *err)
 }
 
 int enigma_note_new(enigma_note *note, const char *amount, size_t amount_len,
-                    const uint8_t token[ENIGMA_ADDRESS_BYTES], uint64_t chain_id,
-                    enigma_error *err)
+                    const uint8_t token[ENIGMA_ADDRESS_BYTES], uint64_t chain_id, enigma_error *err)
 {
     enigma_note_wipe(note);
     if (enigma_crypto_init(err) < 0)
@@ -307,8 +306,8 @@ int enigma_note_parse(enigma_note *note, const char *text, size_t len, enigma_er
      * that went through an upper-casing channel is still the same note. */
     if (len < prefix_len || strncasecmp(text, NOTE_PREFIX, prefix_len) != 0)
         return enigma_error_set(err, "EFORMAT",
-                                "not an enigma note: it should start with " NOTE_PREFIX
-                                NOTE_VERSION "-");
+                                "not an enigma note: it should start with " NOTE_PREFIX NOTE_VERSION
+                                "-");
     if (len >= ENIGMA_NOTE_TEXT_MAX)
         return enigma_error_set(err, "EFORMAT",
                                 "not an enigma note: %zu characters is too long for one", len);
@@ -335,13 +334,13 @@ int enigma_note_parse(enigma_note *note, const char *text, size_t len, enigma_er
         for (size_t i = 1; versioned && i < plen[0]; i++)
             versioned = is_digit(part[0][i]);
         if (versioned)
-            return enigma_error_set(err, "EFORMAT",
-                                    "note version %.*s is not supported: this build reads "
-                                    NOTE_VERSION,
-                                    (int)plen[0], part[0]);
+            return enigma_error_set(
+                err, "EFORMAT",
+                "note version %.*s is not supported: this build reads " NOTE_VERSION, (int)plen[0],
+                part[0]);
         return enigma_error_set(err, "EFORMAT",
-                                "not an enigma note: it should start with " NOTE_PREFIX
-                                NOTE_VERSION "-");
+                                "not an enigma note: it should start with " NOTE_PREFIX NOTE_VERSION
+                                "-");
     }
     if (total != NOTE_PARTS)
         return enigma_error_set(err, "EFORMAT",
@@ -370,10 +369,10 @@ int enigma_note_parse(enigma_note *note, const char *text, size_t len, enigma_er
 
     const size_t half = 2 * ENIGMA_NOTE_SECRET_BYTES;
     if (hex_part_check(part[4], plen[4], 2 * half, "secret", err) < 0 ||
-        enigma_hex_decode_exact(note->nullifier, ENIGMA_NOTE_SECRET_BYTES, part[4], half,
-                                err) < 0 ||
-        enigma_hex_decode_exact(note->secret, ENIGMA_NOTE_SECRET_BYTES, part[4] + half, half,
-                                err) < 0)
+        enigma_hex_decode_exact(note->nullifier, ENIGMA_NOTE_SECRET_BYTES, part[4], half, err) <
+            0 ||
+        enigma_hex_decode_exact(note->secret, ENIGMA_NOTE_SECRET_BYTES, part[4] + half, half, err) <
+            0)
         return parse_fail(note, canon, sizeof canon);
 
     uint8_t given[NOTE_CHECK_BYTES], want[NOTE_CHECK_BYTES];

@@ -21,7 +21,7 @@
 /* magic, kdf, then the kdf's fields */
 #define SEAL_ARGON2_HEADER (SEAL_MAGIC_BYTES + 1 + 4 + 4 + SEAL_SALT_BYTES)
 #define SEAL_MASTER_HEADER (SEAL_MAGIC_BYTES + 1 + 8 + SEAL_KEYID_BYTES)
-#define SEAL_BIN_MAX                                                                              \
+#define SEAL_BIN_MAX \
     (SEAL_ARGON2_HEADER + SEAL_NONCE_BYTES + ENIGMA_SEAL_SECRET_MAX + SEAL_TAG_BYTES)
 #define SEAL_AD_MAX (SEAL_ARGON2_HEADER + SEAL_NONCE_BYTES + ENIGMA_ADDRESS_BYTES + 8)
 #define SEAL_B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
@@ -211,10 +211,10 @@ static int derive(uint8_t out[SEAL_KEY_BYTES], const envelope *e, const enigma_s
     if (e->kdf == ENIGMA_SEAL_ARGON2ID) {
         /* libsodium uses memlimit / 1024 KiB, so whole KiB lose nothing. */
         if (crypto_pwhash(out, SEAL_KEY_BYTES, key->passphrase != NULL ? key->passphrase : "",
-                          key->passphrase_len, e->salt, e->opslimit,
-                          (size_t)e->mem_kib * 1024U, crypto_pwhash_ALG_ARGON2ID13) != 0)
-            return enigma_error_set(err, "ENOMEM",
-                                    "argon2id could not get its %u KiB of memory", e->mem_kib);
+                          key->passphrase_len, e->salt, e->opslimit, (size_t)e->mem_kib * 1024U,
+                          crypto_pwhash_ALG_ARGON2ID13) != 0)
+            return enigma_error_set(err, "ENOMEM", "argon2id could not get its %u KiB of memory",
+                                    e->mem_kib);
         return 0;
     }
     if (crypto_kdf_derive_from_key(out, SEAL_KEY_BYTES, get_be64(e->subkey_id), SEAL_KDF_CONTEXT,
@@ -224,8 +224,7 @@ static int derive(uint8_t out[SEAL_KEY_BYTES], const envelope *e, const enigma_s
 }
 
 int enigma_seal(char **out, const uint8_t *secret, size_t n, const enigma_seal_key *key,
-                const uint8_t address[ENIGMA_ADDRESS_BYTES], uint64_t chain_id,
-                enigma_error *err)
+                const uint8_t address[ENIGMA_ADDRESS_BYTES], uint64_t chain_id, enigma_error *err)
 {
     envelope e;
     uint8_t ad[SEAL_AD_MAX];
@@ -278,8 +277,8 @@ int enigma_seal(char **out, const uint8_t *secret, size_t n, const enigma_seal_k
         goto done;
     ad_len = build_ad(ad, b, e.header_len, address, chain_id);
     (void)crypto_aead_xchacha20poly1305_ietf_encrypt(b + e.header_len + SEAL_NONCE_BYTES, &ct_len,
-                                                     secret, n, ad, ad_len, NULL,
-                                                     b + e.header_len, k);
+                                                     secret, n, ad, ad_len, NULL, b + e.header_len,
+                                                     k);
 
     b64 = sodium_base64_ENCODED_LEN(e.bin_len, SEAL_B64);
     text = malloc(plen + b64);
@@ -404,8 +403,8 @@ static int master_key_parse(uint8_t key[ENIGMA_MASTER_KEY_BYTES], const uint8_t 
                                 "bytes) expected",
                                 path, n - start);
     size_t got;
-    if (enigma_hex_decode(key, ENIGMA_MASTER_KEY_BYTES, &got, (const char *)buf + start,
-                          n - start, NULL) < 0)
+    if (enigma_hex_decode(key, ENIGMA_MASTER_KEY_BYTES, &got, (const char *)buf + start, n - start,
+                          NULL) < 0)
         return enigma_error_set(err, "EKEYFILE", "master key file %s is not hex", path);
     return 0;
 }

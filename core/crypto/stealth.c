@@ -127,13 +127,15 @@ int enigma_pubkey_parse(uint8_t pub[ENIGMA_PUBKEY_BYTES], const uint8_t *in, siz
     if (n != 33 && n != 65)
         return enigma_error_set(err, "ELENGTH",
                                 "a public key is 33 bytes (compressed) or 65 (uncompressed), "
-                                "not %zu", n);
+                                "not %zu",
+                                n);
     /* libsecp256k1 also takes the 65-byte "hybrid" 0x06/0x07 form; nothing
      * in Ethereum uses it, so only 0x04 is accepted at 65 bytes. */
     if (n == 33 && in[0] != 0x02 && in[0] != 0x03)
         return enigma_error_set(err, "EKEY",
                                 "not a public key: a 33-byte key starts with 0x02 or 0x03, "
-                                "not 0x%02x", in[0]);
+                                "not 0x%02x",
+                                in[0]);
     if (n == 65 && in[0] != 0x04)
         return enigma_error_set(err, "EKEY",
                                 "not a public key: a 65-byte key starts with 0x04, not 0x%02x",
@@ -199,11 +201,12 @@ int enigma_stealth_meta_parse(enigma_stealth_meta *meta, const char *text, size_
             return (unsigned char)text[i] >= 0x20 && (unsigned char)text[i] < 0x7f
                        ? enigma_error_set(err, "EFORMAT",
                                           "not a stealth meta-address: character %zu is '%c', "
-                                          "not a hex digit", i + 1, text[i])
+                                          "not a hex digit",
+                                          i + 1, text[i])
                        : enigma_error_set(err, "EFORMAT",
                                           "not a stealth meta-address: character %zu is byte "
-                                          "0x%02x, not a hex digit", i + 1,
-                                          (unsigned char)text[i]);
+                                          "0x%02x, not a hex digit",
+                                          i + 1, (unsigned char)text[i]);
     }
     digits = len - META_PREFIX_LEN;
     if (digits != 4 * ENIGMA_PUBKEY_BYTES && digits != 2 * ENIGMA_PUBKEY_BYTES)
@@ -218,9 +221,10 @@ int enigma_stealth_meta_parse(enigma_stealth_meta *meta, const char *text, size_
     if (!secp256k1_ec_pubkey_parse(ctx, &pk, keys, ENIGMA_PUBKEY_BYTES))
         return enigma_error_set(err, "EFORMAT",
                                 "not a stealth meta-address: the %s key is not a compressed "
-                                "point on secp256k1", nkeys == 2 ? "spending" : "spending and viewing");
-    if (nkeys == 2 && !secp256k1_ec_pubkey_parse(ctx, &pk, keys + ENIGMA_PUBKEY_BYTES,
-                                                 ENIGMA_PUBKEY_BYTES))
+                                "point on secp256k1",
+                                nkeys == 2 ? "spending" : "spending and viewing");
+    if (nkeys == 2 &&
+        !secp256k1_ec_pubkey_parse(ctx, &pk, keys + ENIGMA_PUBKEY_BYTES, ENIGMA_PUBKEY_BYTES))
         return enigma_error_set(err, "EFORMAT",
                                 "not a stealth meta-address: the viewing key is not a compressed "
                                 "point on secp256k1");

@@ -17,8 +17,8 @@
 
 enum { F_SEC, F_MIN, F_HOUR, F_MDAY, F_MON, F_WDAY, F_COUNT };
 
-static const char *const field_name[F_COUNT] = {"second", "minute", "hour",
-                                                "day-of-month", "month", "day-of-week"};
+static const char *const field_name[F_COUNT] = {"second",       "minute", "hour",
+                                                "day-of-month", "month",  "day-of-week"};
 static const int field_lo[F_COUNT] = {0, 0, 0, 1, 1, 0};
 static const int field_hi[F_COUNT] = {59, 59, 23, 31, 12, 7}; /* 7 = Sunday again */
 
@@ -52,14 +52,14 @@ static int parse_value(int f, span tok, int *out, enigma_error *err)
     if (isdigit((unsigned char)tok.p[0])) {
         for (i = 0; i < tok.len; i++) {
             if (!isdigit((unsigned char)tok.p[i]))
-                return enigma_error_set(err, "ECRON", "%s: '%.*s' is not a number",
-                                        field_name[f], tok.len, tok.p);
+                return enigma_error_set(err, "ECRON", "%s: '%.*s' is not a number", field_name[f],
+                                        tok.len, tok.p);
             if (v < 100000) /* saturate: anything this big is out of range anyway */
                 v = v * 10 + (tok.p[i] - '0');
         }
         if (v < field_lo[f] || v > field_hi[f])
-            return enigma_error_set(err, "ECRON", "%s: '%.*s' is out of range %d-%d",
-                                    field_name[f], tok.len, tok.p, field_lo[f], field_hi[f]);
+            return enigma_error_set(err, "ECRON", "%s: '%.*s' is out of range %d-%d", field_name[f],
+                                    tok.len, tok.p, field_lo[f], field_hi[f]);
         *out = v;
         return 0;
     }
@@ -71,8 +71,8 @@ static int parse_value(int f, span tok, int *out, enigma_error *err)
             }
         }
     }
-    return enigma_error_set(err, "ECRON", "%s: '%.*s' is not a number%s", field_name[f],
-                            tok.len, tok.p, names != NULL ? " or a name" : "");
+    return enigma_error_set(err, "ECRON", "%s: '%.*s' is not a number%s", field_name[f], tok.len,
+                            tok.p, names != NULL ? " or a name" : "");
 }
 
 /* One list item: "*", "N", "A-B", with an optional "/S"; "A/S" runs to the max. */
@@ -180,12 +180,13 @@ static int parse_every(enigma_cron *cron, span *tok, int ntok, enigma_error *err
     }
     u = (char)tolower((unsigned char)buf[i]);
     if (i == 0 || i + 1 != len)
-        return enigma_error_set(err, "ECRON", "every: '%s' is not a number and a unit (s, m, h or d)",
-                                buf);
+        return enigma_error_set(err, "ECRON",
+                                "every: '%s' is not a number and a unit (s, m, h or d)", buf);
     unit = u == 's' ? 1 : u == 'm' ? 60 : u == 'h' ? 3600 : u == 'd' ? 86400 : 0;
     if (unit == 0)
-        return enigma_error_set(err, "ECRON", "every: '%s' has an unknown unit '%c' (use s, m, h or d)",
-                                buf, buf[i]);
+        return enigma_error_set(err, "ECRON",
+                                "every: '%s' has an unknown unit '%c' (use s, m, h or d)", buf,
+                                buf[i]);
     if (n <= 0)
         return enigma_error_set(err, "ECRON", "every: '%s' must be positive", buf);
     if (n * unit > (int64_t)366 * 86400)
@@ -275,7 +276,8 @@ int enigma_cron_parse(enigma_cron *cron, const char *text, enigma_error *err)
                 memset(cron, 0, sizeof *cron);
                 return enigma_error_set(err, "ECRON",
                                         "never fires: no month in the expression has day '%.*s' "
-                                        "(month '%.*s')", mday.len, mday.p, mon.len, mon.p);
+                                        "(month '%.*s')",
+                                        mday.len, mday.p, mon.len, mon.p);
             }
         }
     }
@@ -334,7 +336,8 @@ static time_t step(const scan *s, time_t t, long off, int64_t delta, int *at_cha
     if (off_hi == off)
         return hi;
     landed = hi - (off_hi - off); /* the same wall time under the new offset */
-    if (off_hi > off && landed > t && offset_at(s, landed) == off_hi && offset_at(s, landed - 1) == off_hi)
+    if (off_hi > off && landed > t && offset_at(s, landed) == off_hi &&
+        offset_at(s, landed - 1) == off_hi)
         return landed;
     while (hi - lo > 1) {
         time_t mid = lo + (hi - lo) / 2;

@@ -53,7 +53,8 @@ typedef struct enigma_cron {
 
 /* Parses `text` (NUL-terminated). Returns 0, or -1 with ECRON naming the
  * field and the token ("day-of-month: '32' is out of range 1-31"). */
-int enigma_cron_parse(enigma_cron *cron, const char *text, enigma_error *err) ENIGMA_CRON_MUST_CHECK;
+int enigma_cron_parse(enigma_cron *cron, const char *text,
+                      enigma_error *err) ENIGMA_CRON_MUST_CHECK;
 
 /*
  * The first fire time strictly after `after` (Unix seconds, UTC), computed

@@ -26,8 +26,9 @@
 #include "bench_crypto.h"
 
 /* The EIP-5564 vector of spec/vectors/eip5564.json. */
-#define META "st:eth:0x0283b86204496de3c378077eebf61b580558e40358d1b6fbd48a912275d50d91e1" \
-             "022820d51c295d75c575d22baefd50435bab855cc42da2eeab1ab4220744032ffc"
+#define META                                                                      \
+    "st:eth:0x0283b86204496de3c378077eebf61b580558e40358d1b6fbd48a912275d50d91e1" \
+    "022820d51c295d75c575d22baefd50435bab855cc42da2eeab1ab4220744032ffc"
 #define VIEWING_KEY "0x7ab575723f05d81f57668e5f1c02fc36317d1b828c58061b1ad786b42839056d"
 #define SPENDING_PUB "0x0283b86204496de3c378077eebf61b580558e40358d1b6fbd48a912275d50d91e1"
 #define EPHEMERAL_PUB "0x02709315ef14ed649757db73fe4ffc4dfc821ab84883a251ce0276706d272d43da"
@@ -100,8 +101,8 @@ static void c_generate(fixture *f, long n)
         enigma_stealth_meta meta;
         enigma_stealth_payment pay;
         char address[ENIGMA_ADDRESS_TEXT_MAX], eph[2 * ENIGMA_PUBKEY_BYTES + 3];
-        if (enigma_stealth_meta_parse(&meta, META, strlen(META), NULL) < 0
-            || enigma_stealth_generate(&pay, &meta, NULL, NULL) < 0)
+        if (enigma_stealth_meta_parse(&meta, META, strlen(META), NULL) < 0 ||
+            enigma_stealth_generate(&pay, &meta, NULL, NULL) < 0)
             die("generate failed");
         enigma_address_format(address, pay.address);
         enigma_hex_encode(eph, pay.ephemeral_pub, ENIGMA_PUBKEY_BYTES, 1);
@@ -113,11 +114,11 @@ static void c_check(fixture *f, long n, int tag, int want)
     for (long i = 0; i < n; i++) {
         uint8_t address[ENIGMA_ADDRESS_BYTES], eph[ENIGMA_PUBKEY_BYTES], spend[ENIGMA_PUBKEY_BYTES];
         int match;
-        if (enigma_address_parse(address, STEALTH_ADDRESS, strlen(STEALTH_ADDRESS), NULL) < 0
-            || enigma_pubkey_parse_hex(eph, EPHEMERAL_PUB, strlen(EPHEMERAL_PUB), NULL) < 0
-            || enigma_pubkey_parse_hex(spend, SPENDING_PUB, strlen(SPENDING_PUB), NULL) < 0
-            || enigma_stealth_check(&match, address, eph, f->viewing, spend, tag, NULL) < 0
-            || match != want)
+        if (enigma_address_parse(address, STEALTH_ADDRESS, strlen(STEALTH_ADDRESS), NULL) < 0 ||
+            enigma_pubkey_parse_hex(eph, EPHEMERAL_PUB, strlen(EPHEMERAL_PUB), NULL) < 0 ||
+            enigma_pubkey_parse_hex(spend, SPENDING_PUB, strlen(SPENDING_PUB), NULL) < 0 ||
+            enigma_stealth_check(&match, address, eph, f->viewing, spend, tag, NULL) < 0 ||
+            match != want)
             die("check failed");
     }
 }
@@ -129,9 +130,9 @@ static void c_seal_open(fixture *f, long n)
     for (long i = 0; i < n; i++) {
         uint8_t address[ENIGMA_ADDRESS_BYTES], out[ENIGMA_SEAL_SECRET_MAX];
         size_t got;
-        if (enigma_address_parse(address, STEALTH_ADDRESS, strlen(STEALTH_ADDRESS), NULL) < 0
-            || enigma_seal_open(out, sizeof out, &got, f->envelope, len, &key, address, 1, NULL) < 0
-            || enigma_seckey_verify(out, NULL) < 0)
+        if (enigma_address_parse(address, STEALTH_ADDRESS, strlen(STEALTH_ADDRESS), NULL) < 0 ||
+            enigma_seal_open(out, sizeof out, &got, f->envelope, len, &key, address, 1, NULL) < 0 ||
+            enigma_seckey_verify(out, NULL) < 0)
             die("seal_open failed");
         enigma_crypto_wipe(out, sizeof out);
     }
@@ -167,9 +168,10 @@ static void make_fixture(fixture *f, char *dir, char *master_path, size_t cap)
     uint8_t spending[ENIGMA_SECKEY_BYTES], address[ENIGMA_ADDRESS_BYTES];
     enigma_error err;
 
-    if (enigma_note_new(&f->note, "1.5", 3, zero_token, 1, &err) < 0
-        || enigma_hex_decode_exact(f->viewing, sizeof f->viewing, VIEWING_KEY, strlen(VIEWING_KEY), &err) < 0
-        || enigma_address_parse(address, STEALTH_ADDRESS, strlen(STEALTH_ADDRESS), &err) < 0)
+    if (enigma_note_new(&f->note, "1.5", 3, zero_token, 1, &err) < 0 ||
+        enigma_hex_decode_exact(f->viewing, sizeof f->viewing, VIEWING_KEY, strlen(VIEWING_KEY),
+                                &err) < 0 ||
+        enigma_address_parse(address, STEALTH_ADDRESS, strlen(STEALTH_ADDRESS), &err) < 0)
         die(err.message);
     enigma_crypto_random(f->master, sizeof f->master);
     enigma_seckey_generate(spending);
@@ -221,11 +223,19 @@ int enigma_bench_crypto(long n, int rounds)
         c_loop(&f, ops[op], iters / 10 + 1);
         for (int r = 0; r < rounds; r++) {
             if (r % 2 == 0) {
-                t = now(); lua_loop(L, ops[op], iters); t_lua += now() - t;
-                t = now(); c_loop(&f, ops[op], iters); t_c += now() - t;
+                t = now();
+                lua_loop(L, ops[op], iters);
+                t_lua += now() - t;
+                t = now();
+                c_loop(&f, ops[op], iters);
+                t_c += now() - t;
             } else {
-                t = now(); c_loop(&f, ops[op], iters); t_c += now() - t;
-                t = now(); lua_loop(L, ops[op], iters); t_lua += now() - t;
+                t = now();
+                c_loop(&f, ops[op], iters);
+                t_c += now() - t;
+                t = now();
+                lua_loop(L, ops[op], iters);
+                t_lua += now() - t;
             }
         }
         printf("%s %.6f %.6f %ld\n", ops[op], t_lua, t_c, iters * rounds);

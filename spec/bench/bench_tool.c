@@ -74,18 +74,17 @@ static double raw_loop(PGconn *conn, long n, int nparams, char **params)
 }
 
 /* The enigma loop, in Lua as a user writes it. */
-static const char lua_loop[] =
-    "local enigma = require 'enigma'\n"
-    "local url, sql, ids = ...\n"
-    "local db = assert(enigma.db.connect(url))\n"
-    "return function(n)\n"
-    "  local start = enigma.monotime()\n"
-    "  for i = 1, n do\n"
-    "    local rows = db:query(sql, ids[i % #ids + 1])\n"
-    "    assert(rows[1])\n"
-    "  end\n"
-    "  return enigma.monotime() - start\n"
-    "end\n";
+static const char lua_loop[] = "local enigma = require 'enigma'\n"
+                               "local url, sql, ids = ...\n"
+                               "local db = assert(enigma.db.connect(url))\n"
+                               "return function(n)\n"
+                               "  local start = enigma.monotime()\n"
+                               "  for i = 1, n do\n"
+                               "    local rows = db:query(sql, ids[i % #ids + 1])\n"
+                               "    assert(rows[1])\n"
+                               "  end\n"
+                               "  return enigma.monotime() - start\n"
+                               "end\n";
 
 static double lua_round(lua_State *L, long n)
 {
@@ -192,6 +191,8 @@ int main(int argc, char **argv)
         return enigma_bench_crypto(strtol(argv[2], NULL, 10), atoi(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "rss") == 0)
         return rss(argv + 2);
-    fprintf(stderr, "usage: bench_tool roundtrip CONNINFO SQL N ROUNDS PARAM... | crypto N ROUNDS | rss PROGRAM ARGS...\n");
+    fprintf(
+        stderr,
+        "usage: bench_tool roundtrip CONNINFO SQL N ROUNDS PARAM... | crypto N ROUNDS | rss PROGRAM ARGS...\n");
     return 2;
 }

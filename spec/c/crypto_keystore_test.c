@@ -106,7 +106,8 @@ static void test_vectors(void)
         enigma_secret_free(key);
         return;
     }
-    json_array_foreach(json_object_get(file, "vectors"), i, vec) {
+    json_array_foreach(json_object_get(file, "vectors"), i, vec)
+    {
         const char *id = json_string_value(json_object_get(vec, "id"));
         const char *pw = json_string_value(json_object_get(vec, "password"));
         char *text = json_dumps(json_object_get(vec, "json"), JSON_COMPACT);

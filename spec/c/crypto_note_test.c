@@ -22,9 +22,9 @@
  */
 #define KAT_COMMITMENT "1fcd883b6b7043e43be89889c2348c377c591e370445cd90511562d0a4e6ffb5"
 #define KAT_NULLIFIER_HASH "3c79ace21c9d431000a9646546486c4c76ae5e8b56eb3b6d90ee634bf1268591"
-#define KAT_TEXT                                                                           \
-    "enigma-note-v1-1-0000000000000000000000000000000000000000-1.5-"                       \
-    "0101010101010101010101010101010101010101010101010101010101010101"                     \
+#define KAT_TEXT                                                       \
+    "enigma-note-v1-1-0000000000000000000000000000000000000000-1.5-"   \
+    "0101010101010101010101010101010101010101010101010101010101010101" \
     "0202020202020202020202020202020202020202020202020202020202020202-b28587b9"
 
 static const uint8_t zero_token[ENIGMA_ADDRESS_BYTES];
@@ -192,11 +192,21 @@ static void test_round_trip_and_hashes(void)
     for (int field = 0; field < 5; field++) {
         b = a;
         switch (field) {
-        case 0: strcpy(b.amount, "1.51"); break;
-        case 1: b.token[19] ^= 1; break;
-        case 2: b.chain_id = 1; break;
-        case 3: b.nullifier[31] ^= 1; break;
-        case 4: b.secret[0] ^= 0x80; break;
+        case 0:
+            strcpy(b.amount, "1.51");
+            break;
+        case 1:
+            b.token[19] ^= 1;
+            break;
+        case 2:
+            b.chain_id = 1;
+            break;
+        case 3:
+            b.nullifier[31] ^= 1;
+            break;
+        case 4:
+            b.secret[0] ^= 0x80;
+            break;
         }
         enigma_note_commitment(&b, cb);
         enigma_note_nullifier_hash(&b, nb);

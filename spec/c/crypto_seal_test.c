@@ -516,10 +516,13 @@ static void test_master_key_file(void)
     key_bad(buf, "No such file");
 
     /* Clean up: every name written above. */
-    static const char *names[] = {"hex", "hex-newline", "hex-0x-whitespace", "hex-upper", "raw",
-                                  "raw-texty", "open", "group", "gwrite", "oexec", "raw31",
-                                  "raw33", "hex63", "hex65", "nonhex", "leading-space", "empty",
-                                  "zero", "long"};
+    static const char *names[] = {"hex",           "hex-newline", "hex-0x-whitespace",
+                                  "hex-upper",     "raw",         "raw-texty",
+                                  "open",          "group",       "gwrite",
+                                  "oexec",         "raw31",       "raw33",
+                                  "hex63",         "hex65",       "nonhex",
+                                  "leading-space", "empty",       "zero",
+                                  "long"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(buf, sizeof buf, "%s/%s", dir, names[i]);
         CHECK(unlink(buf) == 0);

@@ -142,16 +142,16 @@ static void test_vector(json_t *v)
     int want_true = json_is_true(json_object_get(ex, "checkStealthAddress_true"));
     int want_wrong = json_is_true(json_object_get(ex, "checkStealthAddress_with_wrong_view_tag"));
     CHECK(want_true == 1 && want_wrong == 0);
-    CHECK(enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, view_sk,
-                               meta.spending_pub, (int)tag, &err) == 0);
+    CHECK(enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, view_sk, meta.spending_pub,
+                               (int)tag, &err) == 0);
     CHECK(match == want_true);
     match = -7;
-    CHECK(enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, view_sk,
-                               meta.spending_pub, -1, &err) == 0);
+    CHECK(enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, view_sk, meta.spending_pub,
+                               -1, &err) == 0);
     CHECK(match == 1);
     match = -7;
-    CHECK(enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, view_sk,
-                               meta.spending_pub, (int)wrong_tag, &err) == 0);
+    CHECK(enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, view_sk, meta.spending_pub,
+                               (int)wrong_tag, &err) == 0);
     CHECK(match == want_wrong);
     /* right tag, another address: the full check says no */
     memcpy(addr, pay.address, 20);
@@ -226,7 +226,8 @@ static void test_pubkey_parse(void)
 
     /* G, compressed and uncompressed */
     CHECK(enigma_pubkey_from_seckey(g, one, &err) == 0);
-    CHECK_STR(hex_of(g, 33), "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+    CHECK_STR(hex_of(g, 33),
+              "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
     CHECK(secp256k1_ec_pubkey_parse(ctx, &pt, g, 33) == 1);
     CHECK(secp256k1_ec_pubkey_serialize(ctx, g65, &len, &pt, SECP256K1_EC_UNCOMPRESSED) == 1);
     memset(pub, 0, sizeof pub);
@@ -310,7 +311,8 @@ static void test_seckeys(void)
     k[31]--; /* n - 1, the largest key */
     CHECK(enigma_seckey_verify(k, &err) == 0);
     CHECK(enigma_pubkey_from_seckey(pub, k, &err) == 0);
-    CHECK_STR(hex_of(pub, 33), "0x0379be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+    CHECK_STR(hex_of(pub, 33),
+              "0x0379be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
     CHECK(enigma_seckey_verify(k, NULL) == 0);
     memset(k, 0, sizeof k);
     CHECK(enigma_seckey_verify(k, NULL) < 0); /* a NULL err is fine */
@@ -428,12 +430,15 @@ static void test_random_round_trips(void)
         if (enigma_stealth_generate(&pay, &m, NULL, &err) < 0)
             continue;
         ok_check += enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, view,
-                                         m.spending_pub, pay.view_tag, &err) == 0 && match == 1;
+                                         m.spending_pub, pay.view_tag, &err) == 0 &&
+                    match == 1;
         ok_untagged += enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, view,
-                                            m.spending_pub, -1, &err) == 0 && match == 1;
+                                            m.spending_pub, -1, &err) == 0 &&
+                       match == 1;
         /* another viewing key: not ours (even without the tag) */
         ok_other += enigma_stealth_check(&match, pay.address, pay.ephemeral_pub, other,
-                                         m.spending_pub, -1, &err) == 0 && match == 0;
+                                         m.spending_pub, -1, &err) == 0 &&
+                    match == 0;
         ok_key += enigma_stealth_private_key(sk, pay.ephemeral_pub, view, spend, &err) == 0 &&
                   enigma_pubkey_from_seckey(pub, sk, &err) == 0 &&
                   enigma_pubkey_address(addr, pub, &err) == 0 && memcmp(addr, pay.address, 20) == 0;

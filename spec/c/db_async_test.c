@@ -104,9 +104,11 @@ static void test_prepare_execute(enigma_db *db)
 static void test_simple_multi(enigma_db *db)
 {
     enigma_error err;
-    PGresult *res = simple(db, "create temp table t_async (n int); "
-                               "insert into t_async values (1), (2), (3); "
-                               "select sum(n) from t_async", &err);
+    PGresult *res = simple(db,
+                           "create temp table t_async (n int); "
+                           "insert into t_async values (1), (2), (3); "
+                           "select sum(n) from t_async",
+                           &err);
 
     CHECK(res != NULL && strcmp(PQgetvalue(res, 0, 0), "6") == 0);
     PQclear(res);
@@ -258,7 +260,9 @@ static void test_interleaved(void)
     CHECK(enigma_db_send_simple(slow, "select pg_sleep(0.5), 'slow'", &err) == 0);
     CHECK(enigma_db_send_simple(fast, "select 0", &err) == 0);
     while (!slow_done) {
-        struct pollfd p[2] = {{enigma_db_socket(slow), POLLIN, 0}, {enigma_db_socket(fast), POLLIN, 0}};
+        struct pollfd p[2] = {
+            {enigma_db_socket(slow), POLLIN, 0}, {enigma_db_socket(fast), POLLIN, 0}
+        };
 
         want_slow = enigma_db_progress(slow, &res, &err);
         if (want_slow <= 0) {

@@ -80,7 +80,8 @@ static void test_statement_cache(enigma_db *db)
         CHECK(enigma_db_prepare(db, sql, &err) != NULL);
     }
     /* Evicted statements are deallocated on the server, not leaked. */
-    CHECK(scalar(db, "select count(*) from pg_prepared_statements") <= ENIGMA_DB_STMT_CACHE_MAX + 1);
+    CHECK(scalar(db, "select count(*) from pg_prepared_statements") <=
+          ENIGMA_DB_STMT_CACHE_MAX + 1);
 }
 
 static void test_stale_plan(enigma_db *db)
@@ -88,8 +89,11 @@ static void test_stale_plan(enigma_db *db)
     enigma_error err;
     PGresult *res;
 
-    PQclear(enigma_db_exec_simple(db, "drop table if exists db_test_t; "
-                                      "create table db_test_t (a int); insert into db_test_t values (1)", &err));
+    PQclear(
+        enigma_db_exec_simple(db,
+                              "drop table if exists db_test_t; "
+                              "create table db_test_t (a int); insert into db_test_t values (1)",
+                              &err));
     res = enigma_db_execute(db, "select * from db_test_t", 0, NULL, NULL, &err);
     CHECK(res != NULL && PQnfields(res) == 1);
     PQclear(res);
@@ -144,7 +148,8 @@ static void test_lost_connection(void)
 
     snprintf(pidtext, sizeof pidtext, "%lld", pid);
     values[0] = pidtext;
-    PQclear(enigma_db_execute(killer, "select pg_terminate_backend($1::int, 5000)", 1, values, NULL, &err));
+    PQclear(enigma_db_execute(killer, "select pg_terminate_backend($1::int, 5000)", 1, values, NULL,
+                              &err));
     CHECK(enigma_db_execute(victim, "select 1", 0, NULL, NULL, &err) == NULL);
     CHECK((err.code[0] == '0' && err.code[1] == '8') || strcmp(err.code, "57P01") == 0);
     CHECK(enigma_db_execute(victim, "select 1", 0, NULL, NULL, &err) == NULL);

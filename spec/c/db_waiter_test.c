@@ -164,8 +164,10 @@ static int l_yields(lua_State *L)
 }
 
 /* Each case is a chunk; `edb` is enigma.db. */
-static const struct { const char *name, *code; } cases[] = {
-    {"a slow query yields while another task runs ten quick ones", 
+static const struct {
+    const char *name, *code;
+} cases[] = {
+    {"a slow query yields while another task runs ten quick ones",
      "    local a, b = edb.connect(), edb.connect()\n"
      "    local order = {}\n"
      "    spawn(function()\n"
@@ -186,7 +188,7 @@ static const struct { const char *name, *code; } cases[] = {
      "    assert(now() - started < 2.5, \"the two tasks did not overlap\")\n"
      "    a:close() b:close()\n"
      "\n"},
-    {"exec, run_script and errors in a task", 
+    {"exec, run_script and errors in a task",
      "    local db = edb.connect()\n"
      "    spawn(function()\n"
      "      assert(db:run_script(\"create temp table w (n int); insert into w values (1), (2)\"))\n"
@@ -200,7 +202,7 @@ static const struct { const char *name, *code; } cases[] = {
      "    run()\n"
      "    db:close()\n"
      "\n"},
-    {"transaction commits, rolls back on error, nests, in a task", 
+    {"transaction commits, rolls back on error, nests, in a task",
      "    local db = edb.connect()\n"
      "    spawn(function()\n"
      "      db:run_script(\"create temp table t (n int)\")\n"
@@ -235,7 +237,7 @@ static const struct { const char *name, *code; } cases[] = {
      "    assert(yields() > 0)\n"
      "    db:close()\n"
      "\n"},
-    {"as_user in a task, nested, restores identity", 
+    {"as_user in a task, nested, restores identity",
      "    local db = edb.connect()\n"
      "    spawn(function()\n"
      "      local who = db:as_user({ sub = \"7f2c7c1e-2c8a-4f38-9d8e-3d5f4b0c9a11\" }, function(tx)\n"
@@ -250,7 +252,7 @@ static const struct { const char *name, *code; } cases[] = {
      "    run()\n"
      "    db:close()\n"
      "\n"},
-    {"listen/wait get a NOTIFY from another connection; wait times out with 0", 
+    {"listen/wait get a NOTIFY from another connection; wait times out with 0",
      "    local db, other = edb.connect(), edb.connect()\n"
      "    local got = {}\n"
      "    spawn(function()\n"
@@ -273,7 +275,7 @@ static const struct { const char *name, *code; } cases[] = {
      "    assert(not pcall(db.listen, db, \"9lives\", function() end))\n"
      "    db:close() other:close()\n"
      "\n"},
-    {"another task using a busy connection gets a clear error", 
+    {"another task using a busy connection gets a clear error",
      "    local db = edb.connect()\n"
      "    local err\n"
      "    spawn(function() db:query(\"select pg_sleep(0.3)\") end)\n"
@@ -286,7 +288,7 @@ static const struct { const char *name, *code; } cases[] = {
      "    assert(db:query(\"select 2 as n\")[1].n == 2)      -- free again afterwards\n"
      "    db:close()\n"
      "\n"},
-    {"cancel stops a long query in a task with 57014", 
+    {"cancel stops a long query in a task with 57014",
      "    local db = edb.connect()\n"
      "    local code, started\n"
      "    spawn(function()\n"
@@ -306,7 +308,7 @@ static const struct { const char *name, *code; } cases[] = {
      "    assert(db:query(\"select 3 as n\")[1].n == 3)\n"
      "    db:close()\n"
      "\n"},
-    {"closing a connection while its task waits", 
+    {"closing a connection while its task waits",
      "    local db = edb.connect()\n"
      "    local err\n"
      "    spawn(function()\n"
@@ -322,7 +324,7 @@ static const struct { const char *name, *code; } cases[] = {
      "    run()\n"
      "    assert(tostring(err):find(\"closed\"), tostring(err))\n"
      "\n"},
-    {"outside a task nothing yields; db:wait blocks with poll", 
+    {"outside a task nothing yields; db:wait blocks with poll",
      "    local before = yields()\n"
      "    local db, other = edb.connect(), edb.connect()\n"
      "    assert(db:query(\"select 1 as n\")[1].n == 1)\n"

@@ -51,8 +51,7 @@ static const char *found(const char *cwd, enigma_home_env env, enigma_home_sourc
     static char out[PATH_MAX];
     enigma_error err = {0};
 
-    if (enigma_home_find(cwd != NULL ? at(cwd) : NULL, &env, out, sizeof out, source, &err) <
-        0) {
+    if (enigma_home_find(cwd != NULL ? at(cwd) : NULL, &env, out, sizeof out, source, &err) < 0) {
         fprintf(stderr, "enigma_home_find from %s: %s: %s\n", cwd ? cwd : "(none)", err.code,
                 err.message);
         out[0] = '\0';

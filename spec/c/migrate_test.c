@@ -41,7 +41,8 @@ static enigma_db *fresh_database(const char *name)
     char url[4096], sql[128];
     enigma_db *admin, *db;
 
-    if (enigma_pgcluster_open(&c, NULL, &err) < 0 || (admin = enigma_db_connect(NULL, &err)) == NULL) {
+    if (enigma_pgcluster_open(&c, NULL, &err) < 0 ||
+        (admin = enigma_db_connect(NULL, &err)) == NULL) {
         fprintf(stderr, "%s\n", err.message);
         exit(1);
     }
@@ -50,7 +51,8 @@ static enigma_db *fresh_database(const char *name)
     snprintf(sql, sizeof sql, "create database %s", name);
     run(admin, sql);
     enigma_db_close(admin);
-    if (enigma_pgcluster_url(&c, name, url, sizeof url) < 0 || (db = enigma_db_connect(url, &err)) == NULL) {
+    if (enigma_pgcluster_url(&c, name, url, sizeof url) < 0 ||
+        (db = enigma_db_connect(url, &err)) == NULL) {
         fprintf(stderr, "cannot connect to %s\n", name);
         exit(1);
     }
@@ -74,14 +76,15 @@ static void test_apply_and_refuse(void)
     enigma_error err;
 
     write_file("001_first.sql", "create table m_first (a int);\n");
-    write_file("002_second.sql", "create table m_second (b int);\ninsert into m_second values (1);\n"
+    write_file("002_second.sql",
+               "create table m_second (b int);\ninsert into m_second values (1);\n"
                "-- commit: words in comments, strings and function bodies are not statements\n"
                "create function m_f() returns text language plpgsql as $body$\n"
                "begin\n  return 'commit; rollback';\nend $body$;\n"
                "select 'begin', $$end$$, E'\\'; commit';\n");
     write_file("notes.txt", "not a migration");
     CHECK(enigma_migrate_apply(db, schema_dir, NULL, NULL, &err) == 2);
-    CHECK(enigma_migrate_apply(db, schema_dir, NULL, NULL, &err) == 0);    /* up to date: a no-op */
+    CHECK(enigma_migrate_apply(db, schema_dir, NULL, NULL, &err) == 0); /* up to date: a no-op */
     CHECK(count(db, "select count(*) from schema_migrations") == 2);
     CHECK(count(db, "select count(*) from m_second") == 1);
 
@@ -148,7 +151,7 @@ static void test_concurrent_migrators(void)
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 100);
         total += WEXITSTATUS(status);
     }
-    CHECK(total == 4);             /* each of the 4 files applied exactly once, by one of them */
+    CHECK(total == 4); /* each of the 4 files applied exactly once, by one of them */
     db = fresh_database("migrate_test_c");
     enigma_db_close(db);
 }

@@ -451,9 +451,8 @@ static int as_user(const struct passwd *pw, void (*body)(void))
         body();
         exit(test_failed == 0 ? 0 : 1);
     }
-    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
-               ? WEXITSTATUS(status)
-               : -1;
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status)
+                                                                           : -1;
 }
 
 static void nobody_lifecycle(void)

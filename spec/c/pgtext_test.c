@@ -6,12 +6,17 @@
 
 static void test_timestamps(void)
 {
-    static const struct { const char *in; int utc; const char *want; } cases[] = {
+    static const struct {
+        const char *in;
+        int utc;
+        const char *want;
+    } cases[] = {
         {"2024-12-01 02:00:00+00", 1, "2024-12-01T02:00:00Z"},
         {"2024-11-30 18:00:00-08", 1, "2024-12-01T02:00:00Z"},        /* session in Los Angeles */
         {"2024-12-01 07:30:00.123456+05:30", 1, "2024-12-01T02:00:00.123456Z"},
         {"2024-03-01 00:30:00+01", 1, "2024-02-29T23:30:00Z"},        /* back across a leap day */
-        {"1999-12-31 23:59:59.5-00:00:36", 1, "2000-01-01T00:00:35.5Z"}, /* LMT offsets have seconds */
+        {"1999-12-31 23:59:59.5-00:00:36", 1,
+         "2000-01-01T00:00:35.5Z"}, /* LMT offsets have seconds */
         {"0001-01-01 00:00:00+00", 1, "0001-01-01T00:00:00Z"},
         {"2024-12-31 23:59:59.999999-14", 1, "2025-01-01T13:59:59.999999Z"},
         {"infinity", 1, "infinity"},
@@ -19,7 +24,10 @@ static void test_timestamps(void)
         {"2024-12-01 02:00:00", 0, "2024-12-01T02:00:00"},
         {"2024-12-01 02:00:00.5", 0, "2024-12-01T02:00:00.5"},
     };
-    static const struct { const char *in; int utc; } bad[] = {
+    static const struct {
+        const char *in;
+        int utc;
+    } bad[] = {
         {"2024-12-01 02:00:00", 1},           /* no offset */
         {"0044-03-15 12:00:00+00 BC", 1},
         {"Sun Dec 01 02:00:00 2024 UTC", 1},  /* DateStyle Postgres */
@@ -53,10 +61,20 @@ static void test_bytea(void)
 }
 
 /* Records the walk as a string: ( ) for nesting, [text] for elements, N for NULL. */
-typedef struct trace { char buf[256]; } trace;
+typedef struct trace {
+    char buf[256];
+} trace;
 
-static int t_open(void *ud) { strcat(((trace *)ud)->buf, "("); return 0; }
-static int t_close(void *ud) { strcat(((trace *)ud)->buf, ")"); return 0; }
+static int t_open(void *ud)
+{
+    strcat(((trace *)ud)->buf, "(");
+    return 0;
+}
+static int t_close(void *ud)
+{
+    strcat(((trace *)ud)->buf, ")");
+    return 0;
+}
 static int t_element(void *ud, const char *text, size_t len)
 {
     trace *t = ud;
@@ -74,7 +92,10 @@ static int t_element(void *ud, const char *text, size_t len)
 static void test_arrays(void)
 {
     static const enigma_pgtext_array_cb cb = {t_open, t_close, t_element};
-    static const struct { const char *in; const char *want; } cases[] = {
+    static const struct {
+        const char *in;
+        const char *want;
+    } cases[] = {
         {"{}", "()"},
         {"{1,2,3}", "([1][2][3])"},
         {"{NULL,null,\"NULL\"}", "(NN[NULL])"},

@@ -73,8 +73,8 @@ static void test_run_as_self(void)
 
     /* appended, not truncated */
     CHECK(sh(&self, "echo one", &status, &err) == 0);
-    CHECK(enigma_proc_run(&self, (char *[]){"/bin/echo", "two", NULL}, outpath, &status,
-                          &err) == 0);
+    CHECK(enigma_proc_run(&self, (char *[]){"/bin/echo", "two", NULL}, outpath, &status, &err) ==
+          0);
     CHECK(status == 0);
     CHECK_STR(slurp(outpath, buf, sizeof buf), "one\ntwo\n");
 
@@ -84,8 +84,10 @@ static void test_run_as_self(void)
 
     /* no inherited descriptor above 2, no inherited blocked signal */
     fd = open("/dev/null", O_RDONLY); /* deliberately not close-on-exec */
-    snprintf(script, sizeof script, "test -e /proc/self/fd/%d && echo leaked; "
-                                    "grep SigBlk /proc/self/status", fd);
+    snprintf(script, sizeof script,
+             "test -e /proc/self/fd/%d && echo leaked; "
+             "grep SigBlk /proc/self/status",
+             fd);
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
     sigprocmask(SIG_BLOCK, &usr1, &old);

@@ -466,10 +466,11 @@ static unsigned rnd(unsigned n)
 }
 
 static const char *const pattern_tokens[] = {
-    "a", "b", "c", ".", "%a", "%d", "%A", "%b()", "%bab", "%f[%a]", "%f[ab]", "%f[^a]",
-    "[ab]", "[^a]", "[a-c]", "[%a]", "[]", "(", ")", "()", "%1", "%2", "*", "+", "-", "?",
-    "^", "$", "%", "[", "]", "%%", "1", "(a)", "(.-)", "(b*)", "%z", " ", "%f", "%b", "[^]",
-    "[a-]", "%w", "[%]]", ".-", "%3", "%0", "%ba",
+    "a",      "b",      "c",    ".",    "%a",    "%d",   "%A", "%b()", "%bab", "%f[%a]",
+    "%f[ab]", "%f[^a]", "[ab]", "[^a]", "[a-c]", "[%a]", "[]", "(",    ")",    "()",
+    "%1",     "%2",     "*",    "+",    "-",     "?",    "^",  "$",    "%",    "[",
+    "]",      "%%",     "1",    "(a)",  "(.-)",  "(b*)", "%z", " ",    "%f",   "%b",
+    "[^]",    "[a-]",   "%w",   "[%]]", ".-",    "%3",   "%0", "%ba",
 };
 /* The NUL is a subject byte too (it is what %f sees past either end). */
 static const char subject_alphabet[] = "aaabbc1()[]%^$-. \0";
@@ -548,8 +549,9 @@ static void differential(void)
     lua_getfield(L, 2, "find");
     CHECK(!lua_rawequal(L, -1, -2));
     lua_pop(L, 2);
-    CHECK(luaL_dostring(L, "CLASSES = '' for i = 0, 255 do CLASSES = CLASSES .. string.char(i) end")
-          == LUA_OK);
+    CHECK(luaL_dostring(L,
+                        "CLASSES = '' for i = 0, 255 do CLASSES = CLASSES .. string.char(i) end") ==
+          LUA_OK);
     CHECK(luaL_loadstring(L, harness) == LUA_OK && lua_pcall(L, 0, 1, 0) == LUA_OK);
     run = lua_gettop(L);
     CHECK(luaL_dostring(L, "return function(F, ...) return table.pack(F(...)) end") == LUA_OK);
@@ -578,8 +580,8 @@ static void differential(void)
         if (!compare(L, run, call, kind, nargs, what) && ++random_mismatches > 50)
             break;
     }
-    printf("%d random cases (%d raising an error), %d mismatches\n", RANDOM_CASES,
-           compared_errors, random_mismatches);
+    printf("%d random cases (%d raising an error), %d mismatches\n", RANDOM_CASES, compared_errors,
+           random_mismatches);
     CHECK(random_mismatches == 0);
     CHECK(log.total > 0 && log.calls > 0);
     CHECK(log.largest <= 2000);   /* charged in small portions, not only at the end */

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 
 /* A property that must hold for every input: abort, so the fuzzer keeps the input. */
-#define FUZZ_ASSERT(cond)                                                            \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
+#define FUZZ_ASSERT(cond)                                                               \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
             fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                 \
-        }                                                                            \
+            abort();                                                                    \
+        }                                                                               \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -17,10 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (enigma_seal_inspect(&kdf, &ops, &mem, (const char *)data, size, NULL) < 0)
         return 0;
-    enigma_seal_key key = {.kdf = kdf, .passphrase = "pw", .passphrase_len = 2, .master_key = master};
+    enigma_seal_key key = {
+        .kdf = kdf, .passphrase = "pw", .passphrase_len = 2, .master_key = master
+    };
     if (kdf == ENIGMA_SEAL_ARGON2ID && (ops > 1 || mem > 64 * 1024))
         return 0;
-    if (enigma_seal_open(out, sizeof out, &got, (const char *)data, size, &key, address, 1, NULL) == 0)
+    if (enigma_seal_open(out, sizeof out, &got, (const char *)data, size, &key, address, 1, NULL) ==
+        0)
         FUZZ_ASSERT(got <= sizeof out);
     return 0;
 }
