@@ -79,7 +79,7 @@ describe("enigma.deposits", function()
     local r, msg, code = deposits.create { db = db, wallet = "0x123", amount = 1 }
     assert.is_nil(r); assert.are.equal("EADDRESS", code); assert.matches("wallet", msg)
     r, msg, code = deposits.create { db = db, wallet = ALICE_WALLET, amount = "-1" }
-    assert.is_nil(r); assert.are.equal("EFORMAT", code)
+    assert.is_nil(r); assert.are.equal("EFORMAT", code); assert.matches("amount", msg)
     r, msg, code = deposits.create { db = db, wallet = ALICE_WALLET, amount = 1, privacy_level = "extreme" }
     assert.is_nil(r); assert.are.equal("EFORMAT", code); assert.matches("extreme", msg)
   end)

@@ -25,7 +25,7 @@ describe("schema", function()
 
   -- Runs fn in a transaction that is always rolled back.
   local function scratch(fn)
-    local ok, err = pcall(db.transaction, db, function(tx) fn(tx); error("rollback", 0) end)
+    local _, err = pcall(db.transaction, db, function(tx) fn(tx); error("rollback", 0) end)
     if err ~= "rollback" then error(err, 0) end
   end
 

@@ -131,9 +131,11 @@ describe("enigma serve", function()
     assert.are.equal(1, count("select count(*) n from job_runs where job = 'hourly' and trigger = 'manual' and status = 'succeeded'"))
     code, out, err = serve.run_cmd(BIN .. " jobs run broken --jobs " .. dir)
     assert.are.equal(1, code)
+    assert.truthy(out:find("job broken failed in", 1, true), out)   -- the run's log line
     assert.truthy(err:find("job broken failed", 1, true))
     code, out, err = serve.run_cmd(BIN .. " jobs run nosuch --jobs " .. dir)
     assert.are.equal(1, code)
+    assert.are.equal("", out)
     assert.truthy(err:find("nosuch.lua", 1, true))
     code, out = serve.run_cmd(BIN .. " jobs list --jobs " .. dir)
     assert.are.equal(1, code)              -- one job file is invalid

@@ -52,7 +52,8 @@ function chart.svg(rows, spec)
   local pw, ph = W - PAD_L - PAD_R, H - PAD_T - PAD_B
   local step = pw / #points
   local out = {
-    ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img">'):format(W, H, W, H),
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img">')
+      :format(W, H, W, H),
     ('<title>%s by %s</title>'):format(esc(spec.y), esc(spec.x)),
     ('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#999"/>'):format(PAD_L, PAD_T + ph, W - PAD_R, PAD_T + ph),
   }

@@ -155,7 +155,8 @@ function repl.expanded(rows)
     out[#out + 1] = ("-[ RECORD %d ]%s"):format(i, ("-"):rep(math.max(0, w - 10)))
     for _, c in ipairs(cols) do
       local v = row[c]
-      local s = (v == nil or v == enigma.null) and format.NULL or (type(v) == "table" and enigma.json.encode(v) or tostring(v))
+      local s = (v == nil or v == enigma.null) and format.NULL
+                or (type(v) == "table" and enigma.json.encode(v) or tostring(v))
       out[#out + 1] = c .. (" "):rep(w - (utf8.len(c) or #c)) .. " | " .. s
     end
   end

@@ -24,7 +24,8 @@ return {
     local config, risk = activation.configuration or {}, activation.risk_parameters or {}
     local allocation, profit = activation.current_allocation or 0, activation.total_profit or 0
     if risk.stop_loss_pct and allocation > 0 and -profit / allocation * 100 > risk.stop_loss_pct then
-      return ctx.log(("stop loss: %.1f%% lost, over %g%%; no rule runs"):format(-profit / allocation * 100, risk.stop_loss_pct))
+      return ctx.log(("stop loss: %.1f%% lost, over %g%%; no rule runs")
+                     :format(-profit / allocation * 100, risk.stop_loss_pct))
     end
     ctx.state.last = ctx.state.last or {}
     for i, rule in ipairs(config.rules or {}) do

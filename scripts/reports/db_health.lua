@@ -33,7 +33,9 @@ return report.define {
                round(mean_exec_time::numeric, 2) as mean_ms, round(total_exec_time::numeric, 1) as total_ms
           from pg_stat_statements order by mean_exec_time desc limit $1]], opts.limit))
     else
-      slow = { columns = { "note" }, { note = "pg_stat_statements is not installed (CREATE EXTENSION needs it in shared_preload_libraries)" } }
+      slow = { columns = { "note" },
+               { note = "pg_stat_statements is not installed "
+                        .. "(CREATE EXTENSION needs it in shared_preload_libraries)" } }
     end
     local connections = assert(db:query([[
       select coalesce(state, 'unknown') as state, count(*) as connections

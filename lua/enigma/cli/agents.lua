@@ -62,7 +62,8 @@ local function list(opts)
     local s = loaded[name]
     if s then
       out[#out + 1] = { name, ("%gs"):format(s.interval), s.version,
-                        ("%d instr, %d KiB, %gs"):format(s.limits.instructions, s.limits.memory // 1024, s.limits.time) }
+                        ("%d instr, %d KiB, %gs"):format(s.limits.instructions, s.limits.memory // 1024,
+                                                        s.limits.time) }
       strategies.close(s)
     else
       out[#out + 1] = { name, "-", "-", "INVALID: " .. tostring(failed[name]):match("^[^\n]*") }
@@ -191,7 +192,8 @@ function cli.main(command, args)
     if #rest > 2 then return usage_error("agents", "unexpected argument '%s'", rest[3]) end
     return tick(opts, id:lower())
   end
-  return usage_error("agents", sub and ("unknown subcommand '%s'"):format(sub) or "a subcommand is required: list or tick")
+  return usage_error("agents", sub and ("unknown subcommand '%s'"):format(sub)
+                               or "a subcommand is required: list or tick")
 end
 
 return cli

@@ -225,7 +225,9 @@ function Agents:tick(row)
   local deadline = enigma.monotime() + s.limits.time
   local host = self:host_for(row, deadline)
   local ok, out = pcall(strategies.tick, s, activation, host, plain(state) or {})
-  if not ok then out = { ok = false, error = tostring(out), reason = "error", proposals = {}, pauses = {}, logs = {}, ms = 0 } end
+  if not ok then
+    out = { ok = false, error = tostring(out), reason = "error", proposals = {}, pauses = {}, logs = {}, ms = 0 }
+  end
   s.inflight = s.inflight - 1
   if s.retired and s.inflight == 0 then strategies.close(s) end
   self.live[row.id] = nil
