@@ -60,8 +60,10 @@ static void set_metatable(lua_State *L)
 
 void enigma_lua_error_push(lua_State *L, const enigma_error *err)
 {
-    int sql =
-        strlen(err->code) == 5 && strspn(err->code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5;
+    /* a SQLSTATE: five digits or capitals; enigma's own codes (EAUTH, ENOPG)
+     * start with E, as no SQLSTATE class does */
+    int sql = strlen(err->code) == 5 &&
+              strspn(err->code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5 && err->code[0] != 'E';
 
     lua_createtable(L, 0, 6);
     lua_pushstring(L, err->message);
@@ -141,13 +143,29 @@ static size_t utf8_chars(const char *s, size_t n)
     return count;
 }
 
+#define CARET_CONTEXT 60 /* characters shown each side of the position on a long line */
+
+/* The byte offset of the character `chars` characters after s[from], or `end`. */
+static size_t skip_chars(const char *s, size_t from, size_t end, size_t chars)
+{
+    while (from < end && chars > 0) {
+        from++;
+        while (from < end && ((unsigned char)s[from] & 0xC0) == 0x80)
+            from++;
+        chars--;
+    }
+    return from;
+}
+
 /* Appends "LINE n: <line>\n" and a caret under character `position` (from 1)
- * of `query`; nothing when the position is past its end. */
+ * of `query`, as psql shows it; nothing when the position is past its end. A
+ * line longer than 2 * CARET_CONTEXT characters is cut to a window around the
+ * position, marked with "..."; a tab before the position stays a tab under it. */
 static void add_caret(luaL_Buffer *b, const char *query, size_t len, lua_Integer position)
 {
-    size_t i, line_start = 0, chars = 0, col, pad;
-    int line = 1;
-    char prefix[32];
+    size_t i, line_start = 0, line_end, chars = 0, col, from, to, pad;
+    int line = 1, cut_left, cut_right;
+    char prefix[40];
 
     for (i = 0; i < len; i++) {
         if (((unsigned char)query[i] & 0xC0) == 0x80)
@@ -161,13 +179,26 @@ static void add_caret(luaL_Buffer *b, const char *query, size_t len, lua_Integer
     }
     if (i >= len)
         return;
+    for (line_end = line_start; line_end < len && query[line_end] != '\n' && query[line_end] != '\r';
+         line_end++)
+        ;
     col = utf8_chars(query + line_start, i - line_start);
-    pad = (size_t)snprintf(prefix, sizeof prefix, "LINE %d: ", line) + col;
+    cut_left = col > CARET_CONTEXT;
+    from = cut_left ? skip_chars(query, line_start, i, col - CARET_CONTEXT) : line_start;
+    to = skip_chars(query, i, line_end, CARET_CONTEXT);
+    cut_right = to < line_end;
+
+    snprintf(prefix, sizeof prefix, "LINE %d: %s", line, cut_left ? "..." : "");
     luaL_addstring(b, prefix);
-    luaL_addlstring(b, query + line_start, strcspn(query + line_start, "\n"));
+    luaL_addlstring(b, query + from, to - from);
+    if (cut_right)
+        luaL_addstring(b, "...");
     luaL_addchar(b, '\n');
-    for (i = 0; i < pad; i++)
+    for (pad = strlen(prefix); pad > 0; pad--)
         luaL_addchar(b, ' ');
+    for (; from < i; from++)
+        if (((unsigned char)query[from] & 0xC0) != 0x80)
+            luaL_addchar(b, query[from] == '\t' ? '\t' : ' ');
     luaL_addstring(b, "^\n");
 }
 
@@ -198,6 +229,7 @@ void enigma_lua_error_describe(lua_State *L, int idx)
     lua_getfield(L, idx, "code");
     lua_getfield(L, idx, "query");
     lua_getfield(L, idx, "position");
+    lua_getfield(L, idx, "sqlstate"); /* all fetched before the buffer: it owns the stack's top */
     message = lua_isstring(L, top + 1) ? lua_tostring(L, top + 1) : "error";
     code = lua_isstring(L, top + 2) ? lua_tostring(L, top + 2) : "";
     query = lua_type(L, top + 3) == LUA_TSTRING ? lua_tolstring(L, top + 3, &query_len) : NULL;
@@ -207,9 +239,7 @@ void enigma_lua_error_describe(lua_State *L, int idx)
     luaL_buffinit(L, &b);
     luaL_addlstring(&b, message, rest != NULL ? (size_t)(rest - message) : strlen(message));
     if (code[0] != '\0') {
-        lua_getfield(L, idx, "sqlstate");
-        luaL_addstring(&b, lua_isstring(L, -1) ? " (SQLSTATE " : " (");
-        lua_pop(L, 1);
+        luaL_addstring(&b, lua_isstring(L, top + 5) ? " (SQLSTATE " : " (");
         luaL_addstring(&b, code);
         luaL_addchar(&b, ')');
     }

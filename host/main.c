@@ -29,7 +29,7 @@ static const char usage_text[] =
     "  repl                     an interactive Lua/SQL session (also bare `enigma` on a terminal)\n"
     "  help [COMMAND]           this text, or a command's\n"
     "\n"
-    "Options may be written `--opt value` or `--opt=value`.\n"
+    "Options may be written `--opt value` or `--opt=value`; `--` ends them.\n"
     "\n"
     "environment:\n"
     "  ENIGMA_DATABASE_URL, DATABASE_URL   the database (else libpq's PG* variables,\n"
@@ -51,7 +51,7 @@ static const struct command {
     int options_before_operand;       /* `run`: options end at the script's name */
 } commands[] = {
     {"run", enigma_cmd_run, NULL, 1},         {"migrate", enigma_cmd_migrate, NULL, 0},
-    {"db", enigma_cmd_db, NULL, 0},           {"cron", enigma_cmd_cron, NULL, 0},
+    {"db", enigma_cmd_db, NULL, 1}, /* `db psql ARGS`: psql's own, as given */           {"cron", enigma_cmd_cron, NULL, 0},
     {"serve", NULL, "enigma.cli.serve", 0},   {"jobs", NULL, "enigma.cli.serve", 0},
     {"agents", NULL, "enigma.cli.agents", 0}, {"repl", enigma_cmd_repl, NULL, 0},
 };
@@ -83,18 +83,22 @@ static int unknown_command(const char *name)
     return enigma_host_usage_error(NULL, "unknown command '%s'", name);
 }
 
+/* A command in C gets --opt=value split here; one written in Lua splits its
+ * own (enigma.args), where it knows which options are flags. */
 static int dispatch(const struct command *c, int argc, char **argv)
 {
-    char **args = enigma_host_split_options(argc, argv, c->options_before_operand);
+    char **args;
     int n = 0, code;
 
-    if (args == NULL) {
+    if (c->fn == NULL)
+        return enigma_host_lua_command(c->module, c->name, argc, argv);
+    if ((args = enigma_host_split_options(argc, argv, c->options_before_operand)) == NULL) {
         fputs("enigma: out of memory\n", stderr);
         return 1;
     }
     while (args[n] != NULL)
         n++;
-    code = c->fn != NULL ? c->fn(n, args) : enigma_host_lua_command(c->module, c->name, n, args);
+    code = c->fn(n, args);
     free(args);
     return code;
 }

@@ -155,6 +155,20 @@ describe("enigma CLI", function()
       assert.matches("'%-%-=x'", err)
     end)
 
+    it("refuses a value on a flag, keeps a value that looks like an option, passes psql's own", function()
+      local code, out, err = run(BIN .. " serve --no-agents=yes")
+      assert.are.equal(2, code)
+      assert.are.equal("", out)
+      assert.matches("option %-%-no%-agents takes no value", err)
+      code, out, err = run(BIN .. " jobs run --jobs=" .. SRC .. "/scripts/jobs --id=--a=b")
+      assert.are.equal(2, code)
+      assert.are.equal("", out)
+      assert.matches("jobs run needs a job name", err)      -- not "unknown option '--a'"
+      code, out, err = run(BIN .. " db psql --help=variables")
+      assert.are.equal(0, code, err)
+      assert.matches("specially treated variables", out)   -- psql's --help=variables, as given
+    end)
+
     it("leaves a script's own arguments alone", function()
       local path = script("print(table.concat(arg, '|'))")
       local code, out = run(BIN .. " run " .. path .. " --x=y -- --a=b")

@@ -59,6 +59,45 @@ describe("enigma.error", function()
                                                               getmetatable(E("x")))))
   end)
 
+  it("describes a message of any length (the buffer grows past 1 KiB and again)", function()
+    for _, n in ipairs({ 1013, 1014, 1020, 1023, 1024, 1025, 1535, 1600, 3000, 100000 }) do
+      for _, fields in ipairs({ {}, { sqlstate = "22P02" } }) do
+        local msg = ("x"):rep(n)
+        local text = E.describe(E(msg .. "\nDETAIL: d", "22P02", fields))
+        local tag = fields.sqlstate and " (SQLSTATE 22P02)" or " (22P02)"
+        assert.are.equal(msg .. tag .. "\nDETAIL: d", text)
+      end
+    end
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write("error(require('enigma').error(('x'):rep(3000), 'ELONG'))\n")
+    f:close()
+    local code, _, err = shell.run(BIN .. " run " .. path)
+    os.remove(path)
+    assert.are.equal(1, code)
+    assert.matches("^enigma: " .. ("x"):rep(3000) .. " %(ELONG%)\nstack traceback:", err)
+  end)
+
+  it("does not call enigma's own E codes SQLSTATEs", function()
+    local seal = enigma.crypto.seal
+    local key = enigma.crypto.stealth.keygen().spending_key
+    local env = seal.wrap(key, { address = "0x" .. ("11"):rep(20), chain_id = 1, passphrase = "right" })
+    local err = raised(seal.open, env, { address = "0x" .. ("11"):rep(20), chain_id = 1, passphrase = "wrong" })
+    assert.are.equal("EAUTH", err.code)
+    assert.is_nil(err.sqlstate)
+    assert.matches("%(EAUTH%)$", tostring(err))
+  end)
+
+  it("shows a long line's window around the caret, drops a CR, and keeps tabs under it", function()
+    local q = ("a"):rep(200) .. " nosuch " .. ("b"):rep(200)
+    local text = E.describe(E("m", "C", { query = q, position = 202 }))
+    local line, caret = text:match("\n(LINE 1: [^\n]*)\n([^\n]*)$")
+    assert.are.equal("LINE 1: ..." .. ("a"):rep(59) .. " nosuch " .. ("b"):rep(53) .. "...", line)
+    assert.are.equal(#"LINE 1: ..." + 59 + 1 + 1, caret:find("^", 1, true))   -- under the n
+    text = E.describe(E("m", "C", { query = "select 1,\r\n\tnosuch", position = 13 }))
+    assert.are.equal("m (C)\nLINE 2: \tnosuch\n        \t^", text)
+  end)
+
   describe("from the modules", function()
     local db
     setup(function() db = assert(enigma.db.connect()) end)

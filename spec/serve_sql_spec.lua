@@ -61,6 +61,21 @@ describe("serve's SQL files", function()
     for name in pairs(used) do assert.truthy(have[name], "no " .. name .. ".sql") end
   end)
 
+  it("agents_tick_rows gives one row per activation, even for a user with two portfolios", function()
+    local act = assert(db:query("select id, user_id from user_agents order by id limit 1"))[1]
+    local ok, err = pcall(db.transaction, db, function(tx)
+      tx:exec("insert into user_portfolios (user_wallet, user_id, total_value) values ($1, $2, 1)",
+              "0x" .. ("ab"):rep(20), act.user_id)
+      assert.is_true(#tx:query("select 1 from user_portfolios where user_id = $1", act.user_id) >= 2)
+      local rows = tx:query(service.sql("agents_tick_rows"), { act.id })
+      assert.are.equal(1, #rows)
+      assert.are.equal(act.id, rows[1].id)
+      error("rollback", 0)
+    end)
+    assert.is_false(ok)
+    assert.are.equal("rollback", err)
+  end)
+
   it("a broken statement is refused, so the check can fail", function()
     local ok, _, code = db:exec("prepare serve_sql_check as select no_such_column from job_runs")
     assert.is_nil(ok)

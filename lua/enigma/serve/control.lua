@@ -4,8 +4,9 @@
 -- other error is logged and the cycle retried a second later. At the end, owner:shutdown().
 --
 -- The owner has cycle(db), shutdown() and a `stopping` field, and may have connected(db) (after
--- each connection; its failure counts as a lost connection), disconnected(), and
--- unavailable_at_stop() (it is stopping and the database cannot be reached).
+-- each connection; when it fails, the connection is closed and made again after the same
+-- backoff as an unavailable database), disconnected(), and unavailable_at_stop() (it is
+-- stopping and the database cannot be reached, or the connected hook keeps failing).
 local enigma = require "enigma"
 local service = require "enigma.serve.service"
 
@@ -48,25 +49,40 @@ function Control:drop(err)
   if self.owner.disconnected then self.owner:disconnected() end
 end
 
+-- Connects, and runs the owner's connected hook. Returns true, or false and the error logged.
+function Control:connect()
+  local db, err = enigma.db.connect(self.url)
+  if not db then
+    return false, ("database unavailable (%s)"):format(first_line(err))
+  end
+  self.db = db
+  if self.connected_once then log("%s: reconnected to the database", self.name) end
+  self.connected_once = true
+  if not self.owner.connected then return true end
+  local ok, cerr = pcall(self.owner.connected, self.owner, db)
+  if ok then return true end
+  if service.is_connection_error(cerr) then
+    self:drop(cerr)
+    return false, "lost the connection at once"
+  end
+  pcall(db.close, db)       -- say, the schema is not migrated: wait before trying again
+  self.db = nil
+  return false, ("error after connecting: %s"):format(first_line(message_of(cerr)))
+end
+
 function Control:loop()
   local owner, backoff = self.owner, 0.25
   while true do
     if not self.db then
-      local db, err = enigma.db.connect(self.url)
-      if db then
-        self.db, backoff = db, 0.25
-        if self.connected_once then log("%s: reconnected to the database", self.name) end
-        self.connected_once = true
-        if owner.connected then
-          local ok, cerr = pcall(owner.connected, owner, db)
-          if not ok then self:drop(cerr) end
-        end
+      local ok, why = self:connect()
+      if ok then
+        backoff = 0.25
       elseif owner.stopping then
         if owner.unavailable_at_stop then owner:unavailable_at_stop() end
         break
       else
-        log("%s: database unavailable (%s); retrying in %.2fs", self.name, first_line(err), backoff)
-        self:sleep(backoff)
+        log("%s: %s; retrying in %.2fs", self.name, why, backoff)
+        sched.sleep(backoff)   -- not cut short by pokes: every finished run pokes
         backoff = math.min(backoff * 2, 5)
       end
     else
@@ -77,7 +93,7 @@ function Control:loop()
           self:drop(res)
         else
           log("%s: error: %s", self.name, message_of(res))
-          self:sleep(1)
+          sched.sleep(1)
         end
       end
     end

@@ -33,6 +33,7 @@ function Pool:acquire()
       db, err = enigma.db.connect(self.url)
       if db then return db end
       self.open = self.open - 1
+      self:wake_next()   -- the slot is free again: a waiter must not sleep on it forever
       error("cannot connect to the database: " .. service.first_line(err), 0)
     end
     self.waiters[#self.waiters + 1] = sched.current()
@@ -52,7 +53,12 @@ function Pool:release(db, discard)
   else
     self.free[#self.free + 1] = db
   end
-  repeat                           -- a waiter that timed out meanwhile is dead: wake the next
+  self:wake_next()
+end
+
+--- Wakes the first waiting task still alive (one that timed out meanwhile is dead: skipped).
+function Pool:wake_next()
+  repeat
     local waiter = table.remove(self.waiters, 1)
   until not waiter or waiter:wake()
 end

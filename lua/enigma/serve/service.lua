@@ -18,8 +18,8 @@ end
 
 --- Runs a statement; a failure raises an enigma.error (a lost connection has code 08xxx).
 function service.query(db, sql, ...)
-  local rows, msg, code = db:query(sql, ...)
-  if not rows then error(enigma.error(msg, code), 0) end
+  local rows, msg, code, err = db:query(sql, ...)
+  if not rows then error(err or enigma.error(msg, code), 0) end
   return rows
 end
 
@@ -43,28 +43,36 @@ end
 
 --- Parses command-line arguments against `known`: option name (without "--") -> { key = the
 --- field it sets, kind = "flag" (sets `value`, default true), "string" or "number" (positive) }.
---- -h/--help sets opts.help; --opt=value is --opt value. Returns opts and the positional
---- arguments, or nil and a message.
+--- -h/--help sets opts.help; --opt=value is --opt value; "--" ends the options. Returns opts
+--- and the positional arguments, or nil and a message.
 function service.parse_options(args, known)
-  args = require("enigma.args").split(args)
   local opts, rest, i = {}, {}, 1
   while i <= #args do
     local a = args[i]
-    local o = known[a:match("^%-%-([%w-]+)$") or ""]
-    if a == "-h" or a == "--help" then
+    local name, inline = a:match("^%-%-([%w-]+)=(.*)$")
+    name = name or a:match("^%-%-([%w-]+)$")
+    local o = known[name or ""]
+    if a == "--" then
+      table.move(args, i + 1, #args, #rest + 1, rest)
+      break
+    elseif a == "-h" or a == "--help" then
       opts.help = true
     elseif o and o.kind == "flag" then
+      if inline then return nil, ("option --%s takes no value"):format(name) end
       if o.value == nil then opts[o.key] = true else opts[o.key] = o.value end
     elseif o then
-      local name, v = a:sub(3), args[i + 1]
+      local v = inline
+      if v == nil then
+        v = args[i + 1]
+        i = i + 1
+      end
       if not v then return nil, ("option --%s needs a value"):format(name) end
       if o.kind == "number" then
         local n = tonumber(v)
-        if not n or n <= 0 then return nil, ("--%s: '%s' is not a positive number"):format(name, v) end
+        if not n or n <= 0 or n ~= n then return nil, ("--%s: '%s' is not a positive number"):format(name, v) end
         v = n
       end
       opts[o.key] = v
-      i = i + 1
     elseif a:sub(1, 1) == "-" then
       return nil, ("unknown option '%s'"):format(a)
     else

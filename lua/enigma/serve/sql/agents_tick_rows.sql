@@ -1,5 +1,6 @@
--- What a tick of each activation in $1 gets: the activation, its agent, the user's wallet and
--- portfolio (amounts as float8: the sandbox holds plain numbers).
+-- What a tick of each activation in $1 gets, one row per activation: the activation, its agent,
+-- the user's wallet and portfolio (amounts as float8: the sandbox holds plain numbers). A user
+-- may have several portfolio rows; the tick sees the first made.
 select ua.id, ua.user_id, ua.agent_id, a.agent_type, a.active, a.maintenance_mode, ua.status,
        ua.configuration, ua.risk_parameters, ua.allocation_limits,
        ua.current_allocation::float8, ua.total_profit::float8,
@@ -20,5 +21,6 @@ select ua.id, ua.user_id, ua.agent_id, a.agent_type, a.active, a.maintenance_mod
   from user_agents ua
   join ai_agents a on a.id = ua.agent_id
   join users u on u.id = ua.user_id
-  left join user_portfolios p on p.user_id = ua.user_id
+  left join lateral (select * from user_portfolios p1 where p1.user_id = ua.user_id
+                      order by p1.created_at, p1.id limit 1) p on true
  where ua.id = any($1::uuid[])
