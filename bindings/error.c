@@ -179,8 +179,8 @@ static void add_caret(luaL_Buffer *b, const char *query, size_t len, lua_Integer
     }
     if (i >= len)
         return;
-    for (line_end = line_start; line_end < len && query[line_end] != '\n' && query[line_end] != '\r';
-         line_end++)
+    for (line_end = line_start;
+         line_end < len && query[line_end] != '\n' && query[line_end] != '\r'; line_end++)
         ;
     col = utf8_chars(query + line_start, i - line_start);
     cut_left = col > CARET_CONTEXT;

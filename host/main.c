@@ -50,10 +50,14 @@ static const struct command {
     const char *module;               /* one whose command line is written in Lua */
     int options_before_operand;       /* `run`: options end at the script's name */
 } commands[] = {
-    {"run", enigma_cmd_run, NULL, 1},         {"migrate", enigma_cmd_migrate, NULL, 0},
-    {"db", enigma_cmd_db, NULL, 1}, /* `db psql ARGS`: psql's own, as given */           {"cron", enigma_cmd_cron, NULL, 0},
-    {"serve", NULL, "enigma.cli.serve", 0},   {"jobs", NULL, "enigma.cli.serve", 0},
-    {"agents", NULL, "enigma.cli.agents", 0}, {"repl", enigma_cmd_repl, NULL, 0},
+    {"run", enigma_cmd_run, NULL, 1},
+    {"migrate", enigma_cmd_migrate, NULL, 0},
+    {"db", enigma_cmd_db, NULL, 1},
+    /* `db psql ARGS`: psql's own, as given */ {"cron", enigma_cmd_cron, NULL, 0},
+    {"serve", NULL, "enigma.cli.serve", 0},
+    {"jobs", NULL, "enigma.cli.serve", 0},
+    {"agents", NULL, "enigma.cli.agents", 0},
+    {"repl", enigma_cmd_repl, NULL, 0},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
