@@ -22,25 +22,21 @@
 -- enigma.serve.pool; enigma.serve.server starts and stops it. The SQL is in sql/agents_*.sql.
 local enigma = require "enigma"
 local control = require "enigma.serve.control"
-local json = require "enigma.json"
 local pool = require "enigma.serve.pool"
 local service = require "enigma.serve.service"
 local strategies = require "enigma.serve.strategies"
-
-local sched = enigma.sched
-local agents = {}
-
-local Agents = {}
-Agents.__index = Agents
-
 local BATCH = 1000          -- activations per claim, outcomes per write
 local FLUSH_EVERY = 0.05    -- seconds an outcome may wait to be written
 local POOLS_EVERY = 1       -- seconds between pool statistics reads
 local READERS = 4           -- connections for the ticks' own reads
 
+local json, sched, SQL = enigma.json, enigma.sched, service.statements("agents_")
 local log, first_line, query = service.log, service.first_line, service.query
 local is_connection_error, message_of = service.is_connection_error, service.message_of
-local SQL = service.statements("agents_")
+
+local agents = {}
+local Agents = {}
+Agents.__index = Agents
 
 local function short(id)
   return tostring(id):sub(1, 8)
