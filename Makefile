@@ -71,7 +71,12 @@ fuzz:
 	  echo "  crashes: $$(ls build-fuzz/crashes/$$p | wc -l)"; \
 	done
 
+# Stops the clusters of the build trees' test homes (as root their data may live in
+# /var/lib/enigma, out of reach of the rm) and that of the enigma home, then removes the builds.
 clean:
+	-@for h in $(BUILD)/*-home $(ASAN_BUILD)/*-home; do \
+	  [ -d "$$h" ] && [ -x $(ENIGMA) ] && ENIGMA_HOME="$$h" $(ENIGMA) db stop >/dev/null 2>&1; \
+	done; true
 	-$(ENIGMA) db stop 2>/dev/null
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
 
