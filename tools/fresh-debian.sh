@@ -57,7 +57,7 @@ step() {
 # Unmounts whatever an earlier, interrupted run left mounted under the chroot, so that
 # removing it can never reach the host's /dev or /proc; rm stays on one file system too.
 unmount_leftovers() {
-    awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
+    awk -v d="$dir" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
         while read -r m; do umount -l "$m"; done
 }
 
@@ -68,6 +68,9 @@ make_chroot() {
         >"$dir.debootstrap.log" 2>&1 || { tail -20 "$dir.debootstrap.log" >&2; return 1; }
     cp /etc/resolv.conf "$dir/etc/resolv.conf"
     chmod 0700 "$dir/root"
+    # The chroot's / is a mount point, as a machine's is: `unshare -m` (the install test)
+    # makes / private, which fails on a directory that is not one.
+    mount --bind "$dir" "$dir" && mounted=". $mounted"
     for m in proc sys dev dev/pts dev/shm; do
         mkdir -p "$dir/$m"
     done
