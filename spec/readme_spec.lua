@@ -1,6 +1,6 @@
 -- README.md's Lua blocks run as a reader would copy them (needs: cluster): each ```lua block
 -- with `enigma run`, and the first, whose comment says how, with stock lua5.4 and only the
--- LUA_CPATH it names. A block that is a sketch (placeholders, `...`) says so: ```lua sketch.
+-- LUA_CPATH it names. A block that is a sketch (with `...` for what it leaves out) says so: ```lua sketch.
 local shell = require "shell"
 
 local BIN = assert(os.getenv("ENIGMA_BIN"))
