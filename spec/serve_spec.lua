@@ -258,4 +258,23 @@ describe("enigma serve", function()
     assert.is_true(os.time() - t0 <= 8)
     assert.truthy(serve.read(r.log):find("stopping without recording", 1, true), serve.read(r.log))
   end)
+
+  it("records a job whose error holds any bytes, and goes on running the others", function()
+    local dir = serve.jobdir({
+      bytes = job([[schedule = "* * * * * *", retries = 0]], [[error("bad \255\254 bytes \0 and a NUL", 0)]]),
+      fine = job([[schedule = "* * * * * *"]], [[record(ctx, "fine")]]),
+    })
+    local r = serve.start(dir, "bytes")
+    serve.wait_until("two failed runs recorded", 8, function()
+      return count("select count(*) n from job_runs where job = 'bytes' and status = 'failed'") >= 2
+    end)
+    local before = count("select count(*) n from seen where note = 'fine'")
+    serve.wait_until("the other job to go on", 5, function()
+      return count("select count(*) n from seen where note = 'fine'") > before
+    end)
+    assert.are.equal(0, serve.stop(r))
+    local e = rows("select error from job_runs where job = 'bytes' and status = 'failed' limit 1")[1].error
+    assert.are.equal("bad \\xFF\\xFE bytes ", e:sub(1, 19))   -- the traceback handler ends it at the NUL
+    assert.is_nil(serve.read(r.log):find("jobs: error", 1, true), serve.read(r.log))
+  end)
 end)

@@ -280,7 +280,7 @@ local function batch_of(list)
       if out.allocation then a.allocation = out.allocation end
     else
       a.tail = a.tail + 1
-      a.error = ("%s: %s"):format(out.reason, first_line(out.error)):sub(1, 1000)
+      a.error = service.clean_text(("%s: %s"):format(out.reason, first_line(out.error)):sub(1, 1000))
     end
     local g = by_agent[row.agent_id]
     if not g then

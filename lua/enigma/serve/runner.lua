@@ -419,7 +419,7 @@ end
 --- Writes the end of a run that never started (skipped, or its job is gone).
 function Runner:record(run, status, err)
   self.live[run.id] = nil
-  self:write(run.id, { status = status, finished_at = sched.now(), error = err })
+  self:write(run.id, { status = status, finished_at = sched.now(), error = err and service.clean_text(err) })
   if not self.quiet then log("job %s %s: %s", run.name, status, err) end
   if run.on_done then run.on_done(status, err) end
 end
@@ -496,7 +496,7 @@ function Runner:finish(run, status, err)
   run.done = true
   if run.timer then run.timer:stop() end
   local job, now = run.job, sched.now()
-  local fields = { status = status, finished_at = now, error = err }
+  local fields = { status = status, finished_at = now, error = err and service.clean_text(err) }
   local note = ""
   if (status == "failed" or status == "timeout") and run.attempt <= job.retries
      and run.trigger ~= "manual" and not self.stopping then

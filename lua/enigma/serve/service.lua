@@ -6,6 +6,24 @@ local jobs = require "enigma.serve.jobs"
 
 local service = {}
 
+--- `s` as text the database takes: a NUL becomes "\0" and each byte that is not part of valid
+--- UTF-8 "\xHH", so a job's error message (which may hold any bytes) cannot make the write that
+--- records it fail (22021, 22P05) again and again.
+function service.clean_text(s)
+  s = tostring(s):gsub("%z", "\\0")
+  local out, i = {}, 1
+  while true do
+    local ok, bad = utf8.len(s, i)
+    if ok then
+      out[#out + 1] = s:sub(i)
+      return table.concat(out)
+    end
+    out[#out + 1] = s:sub(i, bad - 1)
+    out[#out + 1] = ("\\x%02X"):format(s:byte(bad))
+    i = bad + 1
+  end
+end
+
 function service.first_line(s)
   return tostring(s or ""):match("^[^\n]*")
 end
