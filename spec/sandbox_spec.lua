@@ -312,6 +312,33 @@ describe("enigma run --sandbox", function()
     return code, out, err
   end
 
+  -- Every bad number a strategy can declare, NaN and infinities included, is refused the same
+  -- way by the loader and by run --sandbox (no traceback, exit 1).
+  local BAD = {
+    "interval = 0/0", "interval = -(0/0)", "interval = math.huge", "interval = -math.huge",
+    "interval = -1", "interval = 0", "interval = 1e309", "interval = math.mininteger",
+    "interval = 1, limits = { time = 0/0 }", "interval = 1, limits = { time = -1 }",
+    "interval = 1, limits = { memory = math.huge }", "interval = 1, limits = { instructions = -(0/0) }",
+    "interval = 1, limits = { instructions = math.maxinteger }", "interval = '5'",
+  }
+  for _, fields in ipairs(BAD) do
+    it("refuses " .. fields .. " as the loader does", function()
+      local src = "return { " .. fields .. ", tick = function() end }"
+      local path = os.tmpname()
+      local f = assert(io.open(path, "w"))
+      f:write(src)
+      f:close()
+      local s, lerr = strategies.load(path, "risk_shield")
+      os.remove(path)
+      assert.is_nil(s, fields)
+      assert.truthy(lerr:find("interval", 1, true) or lerr:find("limits", 1, true), lerr)
+      local code, out, err = run(src)
+      assert.are.equal(1, code, out .. err)
+      assert.is_nil(err:find("traceback", 1, true), err)
+      assert.truthy(err:find("interval", 1, true) or err:find("limits", 1, true), err)
+    end)
+  end
+
   it("exits 0 and shows what a tick did", function()
     local code, out, err = run("return { interval = 1, tick = function(ctx) ctx.log('hi') "
                                .. "ctx.propose{ type = 'yield_harvest', amount = 2 } ctx.state.x = 1 end }")

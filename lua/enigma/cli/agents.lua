@@ -145,12 +145,12 @@ local function sandbox_run(args)
     print("ok (the script ran; it returned no strategy to tick)")
     return 0
   end
-  local limits = def.limits
-  local s = { name = "sandbox", box = box, limits = strategies.LIMITS, interval = 1 }
-  if type(limits) == "table" then
-    s.limits = {}
-    for k, v in pairs(strategies.LIMITS) do s.limits[k] = math.min(tonumber(limits[k]) or v, strategies.MAX[k]) end
+  local limits, cerr = strategies.check(def, path)   -- exactly what loading it would refuse
+  if not limits then
+    io.stderr:write("enigma: ", cerr, "\n")
+    return 1
   end
+  local s = { name = "sandbox", box = box, limits = limits, interval = def.interval }
   local host = {
     pools = function() return {} end,
     portfolio = function() return nil end,

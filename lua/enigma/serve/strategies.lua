@@ -68,12 +68,14 @@ function M.name_of(filename)
   return filename:match("^([%w_]+)%.lua$")
 end
 
-local function check(def, path)
+--- The strategy table `def` (from `path`) validated: its limits, or nil and a message. Every
+--- number is checked as `not (low <= v and v <= high)`, so NaN fails as any other bad value.
+function M.check(def, path)
   if type(def) ~= "table" then return nil, path .. ": the script must return a table" end
   if def.tick ~= "function" and type(def.tick) ~= "function" then
     return nil, path .. ": field 'tick' (a function) is required"
   end
-  if math.type(def.interval) == nil or def.interval < 0.01 or def.interval > 7 * 86400 then
+  if math.type(def.interval) == nil or not (def.interval >= 0.01 and def.interval <= 7 * 86400) then
     return nil, path .. ": field 'interval' must be a number of seconds between 0.01 and 604800"
   end
   if def.description ~= nil and type(def.description) ~= "string" then
@@ -87,7 +89,7 @@ local function check(def, path)
     local v = def.limits and def.limits[k]
     if v == nil then
       limits[k] = dflt
-    elseif math.type(v) == nil or v <= 0 then
+    elseif math.type(v) == nil or not (v > 0) then  -- luacheck: ignore 581 (NaN must fail)
       return nil, ("%s: limits.%s must be a positive number"):format(path, k)
     elseif v > M.MAX[k] then
       return nil, ("%s: limits.%s = %g is over the runner's maximum %g"):format(path, k, v, M.MAX[k])
@@ -128,7 +130,7 @@ function M.load(path, name, opts)
     if not ok then return nil, ("%s: %s"):format(path, tostring(res)) end
     def = res
   end
-  local limits, cerr = check(def, path)
+  local limits, cerr = M.check(def, path)
   if not limits then
     if s.box then s.box:close() end
     return nil, cerr
