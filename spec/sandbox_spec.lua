@@ -392,3 +392,52 @@ describe("sandbox.new", function()
     assert.has_error(function() run:arg(1, "wait") end, "run:arg: the sandbox is closed")
   end)
 end)
+
+-- What a strategy writes (log lines, notes, pause reasons, its error) reaches logs, terminals and
+-- the database; whatever bytes it holds, it arrives as safe text.
+describe("a strategy's text", function()
+  local service = require "enigma.serve.service"
+
+  local function unsafe(s, lines)
+    if not utf8.len(s) then return "invalid UTF-8" end
+    for _, c in utf8.codes(s) do
+      if (c < 32 and c ~= 9 and not (lines and c == 10)) or c == 127 or (c >= 0x80 and c <= 0x9F) then
+        return ("U+%04X"):format(c)
+      end
+    end
+  end
+
+  it("service.printable leaves no control character, C1 control or invalid UTF-8, for any byte", function()
+    for b = 0, 255 do
+      for _, s in ipairs({ string.char(b), "a" .. string.char(b) .. "b", "\194" .. string.char(b) }) do
+        assert.is_nil(unsafe(service.printable(s)), ("byte %d"):format(b))
+        assert.is_nil(unsafe(service.printable(s, true), true), ("byte %d, lines kept"):format(b))
+      end
+    end
+    assert.are.equal("a\\nb\\r\\x1B[2J\\u{9B}\\xFF\tc", service.printable("a\nb\r\27[2J\194\155\255\tc"))
+    assert.are.equal("a\nb\\x1B", service.printable("a\nb\27", true))
+    assert.are.equal("héllo ✓", service.printable("héllo ✓"))
+  end)
+
+  it("cannot forge a log line or reach the terminal through ctx.log, a note, a reason or its error", function()
+    local s = strategy([[
+      ctx.log("one\n2026-12-07T00:00:00.000Z runner fake\r\27[2J", "\194\155\255")
+      ctx.propose{ type = "yield_harvest", amount = 1, note = "n\27]0;title\7" }
+      ctx.pause("a2", "r\n\27[31m")
+    ]])
+    local out = strategies.tick(s, ACTIVATION, host(), {})
+    assert.is_true(out.ok, tostring(out.error))
+    assert.are.equal(1, #out.logs)
+    assert.is_nil(unsafe(out.logs[1]), out.logs[1])
+    assert.truthy(out.logs[1]:find("\\n2026-12-07T00:00:00.000Z runner fake", 1, true), out.logs[1])
+    assert.is_nil(unsafe(out.proposals[1].note), out.proposals[1].note)
+    assert.is_nil(unsafe(out.pauses[1].reason), out.pauses[1].reason)
+    strategies.close(s)
+    s = strategy([[error("boom\27[2J\r\nsecond\255line", 0)]])
+    out = strategies.tick(s, ACTIVATION, host(), {})
+    assert.is_false(out.ok)
+    assert.is_nil(unsafe(out.error, true), out.error)
+    assert.truthy(out.error:find("boom\\x1B[2J\\r\nsecond\\xFFline", 1, true), out.error)
+    strategies.close(s)
+  end)
+end)

@@ -24,13 +24,27 @@ function service.clean_text(s)
   end
 end
 
+--- `s` as one line that is safe on an operator's terminal and in a log: clean_text's escapes,
+--- then every control character but tab (line breaks, ESC, DEL) as \n, \r or \xHH, and the C1
+--- controls (U+0080-U+009F, which some terminals obey) as \u{HH}. A strategy's or a job's text
+--- cannot forge a log line or drive the terminal. With `lines`, line breaks (\n) are kept.
+function service.printable(s, lines)
+  s = service.clean_text(s):gsub("[%c]", function(c)
+    if c == "\t" or (lines and c == "\n") then return c end
+    if c == "\n" then return "\\n" end
+    if c == "\r" then return "\\r" end
+    return ("\\x%02X"):format(c:byte())
+  end)
+  return (s:gsub("\xC2([\x80-\x9F])", function(c) return ("\\u{%02X}"):format(c:byte()) end))
+end
+
 function service.first_line(s)
   return tostring(s or ""):match("^[^\n]*")
 end
 
 --- One log line on stdout, stamped with the UTC time to the millisecond.
 function service.log(fmt, ...)
-  io.stdout:write(jobs.utc(enigma.sched.now(), true), " ", fmt:format(...), "\n")
+  io.stdout:write(jobs.utc(enigma.sched.now(), true), " ", service.printable(fmt:format(...)), "\n")
   io.stdout:flush()
 end
 

@@ -34,6 +34,8 @@
 local enigma = require "enigma"
 local sandbox = require "enigma.sandbox"
 local json = require "enigma.json"
+local service = require "enigma.serve.service"
+local printable = service.printable   -- a strategy's text, made one safe line where it enters
 
 local M = {}
 
@@ -195,7 +197,7 @@ function handlers.log(t, ...)
     local v = select(i, ...)
     parts[i] = type(v) == "table" and json.encode(v) or tostring(v)
   end
-  t.logs[#t.logs + 1] = table.concat(parts, " "):sub(1, 500)
+  t.logs[#t.logs + 1] = printable(table.concat(parts, " "):sub(1, 500))
 end
 
 function handlers.pools(t)
@@ -250,7 +252,7 @@ function handlers.propose(t, p)
   end
   t.proposals[#t.proposals + 1] = {
     tx_type = kind, amount = amount, token = token:upper(), pool = pool,
-    note = note and note:sub(1, 200) or nil,
+    note = note and printable(note:sub(1, 200)) or nil,
     usd_value = USD[token:upper()] and amount or nil,
   }
   return #t.proposals
@@ -271,7 +273,8 @@ function handlers.pause(t, id, reason)
   for _, a in ipairs(t.host.activations(t.activation)) do
     if a.id == id then
       if a.status ~= "active" then fail("ctx.pause: activation %s is %s, not active", id, a.status) end
-      t.pauses[#t.pauses + 1] = { id = id, reason = (reason or "paused by " .. t.activation.agent_type):sub(1, 200) }
+      t.pauses[#t.pauses + 1] = { id = id,
+        reason = printable((reason or "paused by " .. t.activation.agent_type):sub(1, 200)) }
       return true
     end
   end
@@ -344,6 +347,7 @@ function M.tick(s, activation, host, state)
     out.proposals, out.pauses, out.allocation = t.proposals, t.pauses, t.allocation
   else
     out.ok, out.proposals, out.pauses = false, {}, {}
+    out.error = printable(tostring(out.error), true)   -- its lines, made safe
   end
   out.ms = (enigma.monotime() - started) * 1000
   return out
