@@ -7,7 +7,17 @@
  * results copied out as plain data (nil, booleans, numbers, strings and
  * tables of them), so neither a metatable nor a function crosses over.
  *
- * A run is one call of a function the box's module exports, with its own
+ * A script is compiled once, as the body of a function of its environment
+ * ("return function(_ENV, ...) <script> end", after checking that the text
+ * compiles alone, so the wrapper cannot change how it parses). Each call of
+ * that function with a fresh environment (enigma_sandbox_env) is an
+ * instance: the script's own globals, upvalues and module table. box:load
+ * makes the template instance; box:start_for(key, ...) runs in the instance
+ * of `key` (made on first use, within that run and its limits), so what one
+ * key's runs keep is never seen by another's. What instances share (the
+ * compiled code and the library's C functions) cannot be changed.
+ *
+ * A run is one call of a function an instance's module exports, with its own
  * budget: instructions, wall-clock time and net memory growth. It talks to
  * the host only by yielding a request: `sandbox.op(name)` values passed in
  * arrive in the box as functions that yield (name, args...) to the host's
@@ -15,12 +25,14 @@
  *
  * Limits are enforced where untrusted code cannot reach them:
  *  - the hook counts instructions and checks the clock every 1000
- *    instructions; once a run is killed it re-arms itself to fire on every
- *    instruction, so a pcall that catches the error cannot keep running;
+ *    instructions; once a run is killed the run ends at its next
+ *    instruction (the hook yields it), whatever pcall surrounds it, and the
+ *    run is a failure however it ended: a broken limit is final;
  *  - the allocator refuses growth past the run's or the box's ceiling, and
  *    every growth once the run is killed;
- *  - the C loops a script could make long (pattern matching, table.move,
- *    insert, remove) count their steps against the same budget.
+ *  - the C functions a script could make long are metered (sandbox_lib.c,
+ *    sandbox_table.c, sandbox_match.c), and C re-entry is bounded by the C
+ *    stack a run may use.
  *
  * Every call that may allocate in the box runs under lua_pcall in the box
  * (`protect`), and values are copied out of the box under lua_pcall in the
@@ -38,7 +50,11 @@
 typedef enigma_sandbox_box box;
 typedef enigma_sandbox_run run;
 
-static const char module_key = 'm';      /* registry: the loaded module */
+static const char module_key = 'm';      /* registry: the template's module */
+static const char factory_key = 'f';     /* registry: the script as a function of _ENV */
+static const char instances_key = 'i';   /* registry: key -> an instance's module */
+
+#define INSTANCES 4096                   /* instances a box keeps, by default */
 
 /* Calls fn(ud) in protected mode in the box. On failure leaves the error
  * message (a string) in *msg, valid until the next call into the box. */
@@ -98,8 +114,10 @@ static int box_new(lua_State *H)
     b->L = NULL;
     b->used = 0;
     b->running = NULL;
+    b->instances = 0;
     luaL_setmetatable(H, BOX_MT);
     b->cap = (size_t)opt_limit(H, 1, "memory", 64 << 20);
+    b->instance_cap = (int)opt_limit(H, 1, "instances", INSTANCES);
     b->L = lua_newstate(enigma_sandbox_alloc, b);
     if (b->L == NULL)
         return luaL_error(H, "sandbox: not enough memory for a new state");
@@ -153,8 +171,120 @@ typedef struct start {
     lua_State *H;
     const char *source, *chunkname, *fname;
     size_t len;
+    int key;                           /* H's slot of an instance's key, or 0 */
     int first, n;                      /* H's argument slots */
 } start;
+
+/* Pieces of the wrapped script for lua_load: prefix, the text, suffix. */
+typedef struct pieces {
+    const char *text[3];
+    size_t len[3];
+    int next;
+} pieces;
+
+static const char *read_pieces(lua_State *B, void *ud, size_t *size)
+{
+    pieces *p = ud;
+
+    (void)B;
+    if (p->next == 3) {
+        *size = 0;
+        return NULL;
+    }
+    *size = p->len[p->next];
+    return p->text[p->next++];
+}
+
+/* Compiles the script as a function of its environment; keeps it, and a
+ * fresh table of instances, in the registry. */
+static int compile(lua_State *B, start *s)
+{
+    static const char prefix[] = "return function(_ENV, ...) ", suffix[] = "\nend";
+    pieces p = {{prefix, s->source, suffix}, {sizeof prefix - 1, s->len, sizeof suffix - 1}, 0};
+
+    if (luaL_loadbufferx(B, s->source, s->len, s->chunkname, "t") != LUA_OK)
+        return lua_error(B);
+    lua_pop(B, 1);
+    if (lua_load(B, read_pieces, &p, s->chunkname, "t") != LUA_OK)
+        return lua_error(B);
+    lua_call(B, 0, 1);                 /* only returns the function: no script code runs */
+    lua_rawsetp(B, LUA_REGISTRYINDEX, &factory_key);
+    lua_newtable(B);
+    lua_rawsetp(B, LUA_REGISTRYINDEX, &instances_key);
+    s->r->b->instances = 0;
+    return 0;
+}
+
+/* Results of the call lua_callk made from slot `first` on. */
+static int call_done(lua_State *T, int status, lua_KContext first)
+{
+    (void)status;
+    return lua_gettop(T) - (int)first + 1;
+}
+
+/* With key, fname, args..., module on T's stack: calls module[fname](args...)
+ * (fname nil: returns the module). */
+static int call_in(lua_State *T)
+{
+    int nargs = lua_gettop(T) - 3;
+
+    if (lua_isnil(T, 2))
+        return 1;
+    if (lua_getfield(T, -1, lua_tostring(T, 2)) != LUA_TFUNCTION)
+        return luaL_error(T, "the script has no function '%s'", lua_tostring(T, 2));
+    lua_remove(T, -2);
+    lua_rotate(T, 3, 1);
+    lua_callk(T, nargs, LUA_MULTRET, 3, call_done);
+    return call_done(T, LUA_OK, 3);
+}
+
+/* An instance was made (its module on the top, the instances table below):
+ * kept under its key (a nil key is the template's, kept by box:load). */
+static int made(lua_State *T, int status, lua_KContext ctx)
+{
+    enigma_sandbox_box *b = enigma_sandbox_box_of(T);
+
+    (void)status;
+    (void)ctx;
+    if (!lua_isnil(T, 1)) {
+        if (!lua_istable(T, -1))
+            return luaL_error(T, "the script must return a table, not %s", luaL_typename(T, -1));
+        if (b->instances >= b->instance_cap) {   /* full: start again (state is ctx's) */
+            lua_newtable(T);
+            lua_replace(T, -3);
+            lua_pushvalue(T, -2);
+            lua_rawsetp(T, LUA_REGISTRYINDEX, &instances_key);
+            b->instances = 0;
+        }
+        lua_pushvalue(T, 1);
+        lua_pushvalue(T, -2);
+        lua_rawset(T, -4);
+        b->instances++;
+    }
+    lua_remove(T, -2);
+    return call_in(T);
+}
+
+/* The function of an instance's run: (key, fname, args...). Finds or makes
+ * the instance of key, then calls its fname. Runs in the run, under its
+ * limits; calls with lua_callk so the run can yield its requests. */
+static int enter(lua_State *T)
+{
+    luaL_checkstack(T, 6, NULL);
+    lua_rawgetp(T, LUA_REGISTRYINDEX, &instances_key);
+    if (!lua_isnil(T, 1)) {
+        lua_pushvalue(T, 1);
+        if (lua_rawget(T, -2) == LUA_TTABLE) {
+            lua_remove(T, -2);
+            return call_in(T);
+        }
+        lua_pop(T, 1);
+    }
+    lua_rawgetp(T, LUA_REGISTRYINDEX, &factory_key);
+    enigma_sandbox_env(T);
+    lua_callk(T, 1, 1, 0, made);
+    return made(T, LUA_OK, 0);
+}
 
 /* In the box: anchor {T, args...}; T gets the function and the arguments. */
 static int start_p(lua_State *B)
@@ -168,12 +298,21 @@ static int start_p(lua_State *B)
     lua_createtable(B, s->n + 1, 0);
     T = lua_newthread(B);
     lua_rawseti(B, 1, 1);
-    if (s->source != NULL) {
-        if (luaL_loadbufferx(T, s->source, s->len, s->chunkname, "t") != LUA_OK) {
-            lua_xmove(T, B, 1);
-            return lua_error(B);
-        }
-    } else {
+    luaL_checkstack(T, s->n + 3, NULL);
+    if (s->source != NULL) {           /* box:load: the template instance */
+        compile(B, s);
+        lua_pushcfunction(T, enter);
+        lua_pushnil(T);
+        lua_pushnil(T);
+    } else if (s->key != 0) {          /* box:start_for: key's instance */
+        if (lua_rawgetp(B, LUA_REGISTRYINDEX, &factory_key) != LUA_TFUNCTION)
+            return luaL_error(B, "sandbox has no script loaded");
+        lua_pop(B, 1);
+        lua_pushcfunction(T, enter);
+        enigma_sandbox_copy_in(B, s->H, s->key, 0);
+        lua_xmove(B, T, 1);
+        lua_pushstring(T, s->fname);
+    } else {                           /* box:start: the template's */
         if (lua_rawgetp(B, LUA_REGISTRYINDEX, &module_key) != LUA_TTABLE)
             return luaL_error(B, "sandbox has no module loaded");
         if (lua_getfield(B, -1, s->fname) != LUA_TFUNCTION)
@@ -186,7 +325,6 @@ static int start_p(lua_State *B)
         lua_pushvalue(B, -1);
         lua_rawseti(B, 1, i + 2);
     }
-    luaL_checkstack(T, s->n + 1, NULL);
     lua_xmove(B, T, s->n);
     r->ref = luaL_ref(B, LUA_REGISTRYINDEX);
     r->T = T;
@@ -268,6 +406,57 @@ static int box_start(lua_State *H)
     return 1;
 }
 
+/* box:start_for(key, fname, limits, ...) -> run: a call of fname(...) in
+ * the instance of `key` (a string), made first if the box has none. */
+static int box_start_for(lua_State *H)
+{
+    start s = {0};
+    run *r;
+
+    luaL_checktype(H, 2, LUA_TSTRING);
+    s.key = 2;
+    s.fname = luaL_checkstring(H, 3);
+    s.first = 5;
+    s.n = lua_gettop(H) >= 5 ? lua_gettop(H) - 4 : 0;
+    r = new_run(H, 1, 4);
+    if (begin(H, r, &s) < 0)
+        return lua_error(H);
+    return 1;
+}
+
+static int forget_p(lua_State *B)
+{
+    const char *key = lua_touserdata(B, 1);
+
+    if (lua_rawgetp(B, LUA_REGISTRYINDEX, &instances_key) == LUA_TTABLE) {
+        lua_pushstring(B, key);
+        if (lua_rawget(B, -2) != LUA_TNIL) {
+            lua_pushstring(B, key);
+            lua_pushnil(B);
+            lua_rawset(B, -4);
+            enigma_sandbox_box_of(B)->instances--;
+        }
+    }
+    return 0;
+}
+
+/* box:forget(key): drops key's instance (its next run makes a new one). */
+static int box_forget(lua_State *H)
+{
+    box *b = check_box(H, 1);
+    const char *key = luaL_checkstring(H, 2), *msg;
+
+    protect(b, forget_p, (void *)key, &msg);
+    return 0;
+}
+
+/* box:instances() -> how many instances the box keeps. */
+static int box_instances(lua_State *H)
+{
+    lua_pushinteger(H, check_box(H, 1)->instances);
+    return 1;
+}
+
 /* Pushes (nil, message, reason) for a run that failed; finishes it. */
 static int push_failure(lua_State *H, run *r, const char *msg, const char *reason)
 {
@@ -335,8 +524,14 @@ static int run_resume(lua_State *H)
                                 "memory limit");
     }
     b->running = r;
+    ENIGMA_SANDBOX_STACK_TOP(r);
     status = lua_resume(T, NULL, n, &nres);
     b->running = NULL;
+    if (r->killed != NULL) {           /* final, however the run ended */
+        if (status == LUA_OK || status == LUA_YIELD)
+            lua_pop(T, nres);
+        return push_failure(H, r, error_text(T, r, buf, sizeof buf), r->killed);
+    }
     if (status == LUA_YIELD) {
         if (nres < 2 || lua_touserdata(T, -nres) != &enigma_sandbox_request_token) {
             lua_pop(T, nres);
@@ -447,9 +642,11 @@ static int keep_module_p(lua_State *B)
 }
 
 /*
- * box:load(source, chunkname, limits) runs a script's text in the box under
- * the limits and keeps the table it returns as the module for box:start().
- * Returns a copy of the module with functions as the string "function", or
+ * box:load(source, chunkname, limits) compiles a script's text in the box
+ * and runs its template instance under the limits, keeping the table it
+ * returns as the module for box:start(). Returns a copy of the module with
+ * functions as the string "function"; false and the type of what it
+ * returned when that is not a table (a plain script, which has run); or
  * nil, message, reason as run:resume does.
  */
 static int box_load(lua_State *H)
@@ -472,15 +669,21 @@ static int box_load(lua_State *H)
     r->started = 1;
     r->deadline = enigma_sandbox_monotonic() + r->time_limit;
     r->b->running = r;
-    status = lua_resume(r->T, NULL, 0, &nres);
+    ENIGMA_SANDBOX_STACK_TOP(r);
+    status = lua_resume(r->T, NULL, 2, &nres);
     r->b->running = NULL;
+    if (r->killed != NULL)
+        return push_failure(H, r, error_text(r->T, r, buf, sizeof buf), r->killed);
     if (status == LUA_YIELD)
         return push_failure(H, r, "the script yielded while loading", "error");
     if (status != LUA_OK)
-        return push_failure(H, r, error_text(r->T, r, buf, sizeof buf),
-                            r->killed ? r->killed : "error");
-    if (nres < 1 || !lua_istable(r->T, -nres))
-        return push_failure(H, r, "the script must return a table", "error");
+        return push_failure(H, r, error_text(r->T, r, buf, sizeof buf), "error");
+    if (nres < 1 || !lua_istable(r->T, -nres)) {   /* a plain script: it ran */
+        lua_pushboolean(H, 0);
+        lua_pushstring(H, nres < 1 ? "no value" : luaL_typename(r->T, -nres));
+        release(r);
+        return 2;
+    }
     lua_settop(r->T, lua_gettop(r->T) - nres + 1);   /* the first result only */
     if (enigma_sandbox_copy_to_host(H, r->T, -1, 1, 1) < 0) {
         snprintf(buf, sizeof buf, "module: %s", lua_tostring(H, -1));
@@ -496,9 +699,11 @@ static int box_load(lua_State *H)
     return 1;
 }
 
-static const luaL_Reg box_methods[] = {{"load", box_load},     {"start", box_start},
-                                       {"memory", box_memory}, {"collect", box_collect},
-                                       {"close", box_close},   {NULL, NULL}};
+static const luaL_Reg box_methods[] = {
+    {"load", box_load},       {"start", box_start},         {"start_for", box_start_for},
+    {"forget", box_forget},   {"instances", box_instances}, {"memory", box_memory},
+    {"collect", box_collect}, {"close", box_close},         {NULL, NULL}
+};
 
 static const luaL_Reg run_methods[] = {{"resume", run_resume}, {"kill", run_kill},
                                        {"arg", run_arg},       {"used", run_used},

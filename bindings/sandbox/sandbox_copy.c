@@ -27,6 +27,8 @@ static int request(lua_State *L)
                           "ctx.%s: ctx functions can only be called by the strategy "
                           "function itself, not from a coroutine it created",
                           lua_tostring(L, lua_upvalueindex(1)));
+    if (r->killed != NULL)             /* a run past its limit asks for nothing more */
+        return lua_yield(L, 0);
     luaL_checkstack(L, 2, NULL);
     lua_pushlightuserdata(L, (void *)&enigma_sandbox_request_token);
     lua_insert(L, 1);

@@ -4,6 +4,7 @@
  * its ceilings. sandbox.c makes boxes and runs; sandbox_lib.c arms the hook
  * and charges pattern matching and the table functions to it.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,8 +28,11 @@ void enigma_sandbox_kill(run *r, const char *limit)
         r->killed = limit;
 }
 
+/* Raises the error of the limit `r` broke, re-arming L's hook to fire at
+ * its next instruction, where it ends the run (see enigma_sandbox_hook). */
 static int raise_killed(lua_State *L, run *r)
 {
+    lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT, 1);
     if (strcmp(r->killed, "memory limit") == 0)
         return luaL_error(L, "memory limit exceeded (%lld bytes)", r->memory);
     if (strcmp(r->killed, "time limit") == 0)
@@ -36,22 +40,57 @@ static int raise_killed(lua_State *L, run *r)
     return luaL_error(L, "instruction limit exceeded (%lld instructions)", r->instructions);
 }
 
+/* Takes n off r's budget, and reads the clock when `clock` or once enough
+ * has been charged since it was last read. 1 when r is over a limit. */
+static int over(run *r, unsigned long n, int clock)
+{
+    long long steps = n > (unsigned long)LLONG_MAX ? LLONG_MAX : (long long)n;
+
+    r->budget = r->budget < LLONG_MIN + steps ? LLONG_MIN : r->budget - steps;
+    r->unclocked += steps;
+    if (r->budget < 0)
+        enigma_sandbox_kill(r, "instruction limit");
+    if (clock || r->unclocked >= ENIGMA_SANDBOX_HOOK_EVERY) {
+        r->unclocked = 0;
+        if (enigma_sandbox_monotonic() > r->deadline)
+            enigma_sandbox_kill(r, "time limit");
+    }
+    return r->killed != NULL;
+}
+
 void enigma_sandbox_charge(lua_State *L, void *ud, unsigned long n)
 {
     run *r = enigma_sandbox_box_of(L)->running;
 
     (void)ud;
-    if (r == NULL)
-        return;
-    r->budget -= (long long)n;
-    if (r->budget < 0)
-        enigma_sandbox_kill(r, "instruction limit");
-    else if (enigma_sandbox_monotonic() > r->deadline)
-        enigma_sandbox_kill(r, "time limit");
-    if (r->killed != NULL)
+    if (r != NULL && over(r, n, 0))
         raise_killed(L, r);
 }
 
+void enigma_sandbox_charge_now(lua_State *L, unsigned long n)
+{
+    run *r = enigma_sandbox_box_of(L)->running;
+
+    if (r != NULL && over(r, n, 1))
+        raise_killed(L, r);
+}
+
+void enigma_sandbox_check_stack(lua_State *L)
+{
+    run *r = enigma_sandbox_box_of(L)->running;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+
+    if (r != NULL && r->stack_top > here && r->stack_top - here > ENIGMA_SANDBOX_C_STACK)
+        luaL_error(L, "C stack overflow");
+}
+
+/*
+ * The count hook. Every HOOK_EVERY instructions it charges them and reads
+ * the clock. Once the run is killed it fires on every instruction and ends
+ * the run: it yields the thread, which no pcall in the script can catch, so
+ * the limit is final; where the thread cannot yield (inside a metamethod or
+ * a comparator called from C) it raises, and the next instruction yields.
+ */
 void enigma_sandbox_hook(lua_State *L, lua_Debug *ar)
 {
     run *r = enigma_sandbox_box_of(L)->running;
@@ -64,10 +103,17 @@ void enigma_sandbox_hook(lua_State *L, lua_Debug *ar)
 
         if (count != ENIGMA_SANDBOX_HOOK_EVERY)   /* a thread left re-armed by a killed run */
             lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT, ENIGMA_SANDBOX_HOOK_EVERY);
-        enigma_sandbox_charge(L, NULL, (unsigned long)count);
-        return;
+        enigma_sandbox_check_stack(L);
+        if (!over(r, (unsigned long)count, 1))
+            return;
     }
     lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT, 1);
+    if (r->T != NULL && r->T != L)   /* the run's own thread stops at once too */
+        lua_sethook(r->T, enigma_sandbox_hook, LUA_MASKCOUNT, 1);
+    if (lua_isyieldable(L)) {
+        lua_yield(L, 0);               /* from a hook: returns, and Lua yields */
+        return;
+    }
     raise_killed(L, r);
 }
 

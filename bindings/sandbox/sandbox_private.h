@@ -1,10 +1,12 @@
 /*
- * What the files of enigma.sandbox share: sandbox.c (boxes and runs),
- * sandbox_limits.c (the hook, the charge and the allocator that bound a run),
- * sandbox_lib.c (the library scripts see in a box) and sandbox_copy.c (values
+ * What the files of enigma.sandbox share: sandbox.c (boxes, runs and
+ * instances), sandbox_limits.c (the hook, the charge, the clock and C-stack
+ * checks and the allocator that bound a run), sandbox_lib.c (the library
+ * scripts see in a box, and the environment of each instance),
+ * sandbox_table.c (the table functions, charged) and sandbox_copy.c (values
  * crossing between a box and the host). Calls go one way: sandbox.c uses the
- * other three; sandbox_lib.c uses sandbox_limits.c; nothing calls back into
- * sandbox.c.
+ * others; sandbox_lib.c and sandbox_table.c use sandbox_limits.c; nothing
+ * calls back into sandbox.c.
  */
 #ifndef ENIGMA_SANDBOX_PRIVATE_H
 #define ENIGMA_SANDBOX_PRIVATE_H
@@ -12,7 +14,14 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include <stdint.h>
+
 #define ENIGMA_SANDBOX_HOOK_EVERY 1000   /* instructions between two hook calls */
+
+/* Bytes of C stack a run may use below the frame that resumed it. Lua counts
+ * most ways C re-enters Lua (LUAI_MAXCCALLS, 200 levels, well inside this);
+ * this catches the ones Lua 5.4.4 does not count. */
+#define ENIGMA_SANDBOX_C_STACK (1 << 20)
 
 typedef struct enigma_sandbox_run enigma_sandbox_run;
 
@@ -21,6 +30,7 @@ typedef struct enigma_sandbox_box {
     lua_State *L;                      /* NULL once closed */
     size_t used, cap;                  /* bytes held by L, and their ceiling */
     enigma_sandbox_run *running;       /* the run executing now, or NULL */
+    int instances, instance_cap;       /* instances kept, and how many may be */
 } enigma_sandbox_box;
 
 /* One call of a module function in a box, with its budget. */
@@ -33,6 +43,8 @@ struct enigma_sandbox_run {
     double deadline;                   /* monotonic seconds */
     long long grown, grow_cap;         /* net bytes allocated while running */
     const char *killed;                /* the limit that stopped it, or NULL */
+    uintptr_t stack_top;               /* the C frame that resumed it */
+    long long unclocked;               /* instructions charged since the clock was read */
     double time_limit;
     long long instructions, memory;
 };
@@ -58,9 +70,21 @@ double enigma_sandbox_monotonic(void);
  * "memory limit"; a static string); the first limit broken is the one kept. */
 void enigma_sandbox_kill(enigma_sandbox_run *r, const char *limit);
 
-/* Charges `n` steps of work to the running run; raises once it is over a
- * limit. The signature of an enigma_match_charge. */
+/* Charges `n` steps of work to the running run (reading the clock about
+ * every HOOK_EVERY steps); raises once it is over a limit. The signature of
+ * an enigma_match_charge. */
 void enigma_sandbox_charge(lua_State *L, void *ud, unsigned long n);
+
+/* Charges `n` steps and reads the clock now: for the C calls whose cost the
+ * hook does not see, before and after them. Raises once over a limit. */
+void enigma_sandbox_charge_now(lua_State *L, unsigned long n);
+
+/* Raises "C stack overflow" when the running run's C stack is deeper than
+ * ENIGMA_SANDBOX_C_STACK. */
+void enigma_sandbox_check_stack(lua_State *L);
+
+/* Notes where run `r` is resumed from: the top of the C stack it may use. */
+#define ENIGMA_SANDBOX_STACK_TOP(r) ((r)->stack_top = (uintptr_t)__builtin_frame_address(0))
 
 /* The count hook every thread of a box carries. */
 void enigma_sandbox_hook(lua_State *L, lua_Debug *ar);
@@ -74,6 +98,17 @@ void *enigma_sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* lua_CFunction: opens the allow-listed library in box state L. */
 int enigma_sandbox_open(lua_State *L);
+
+/* Pushes a fresh environment for one instance of a script: a copy of the
+ * box's globals whose library tables are copies too, with its own _G and
+ * load, so nothing one instance writes is seen by another. */
+void enigma_sandbox_env(lua_State *L);
+
+/* ---- sandbox_table.c ---- */
+
+/* Replaces concat, insert, remove, move and sort in the table library at
+ * `idx` with versions that charge their loops to the running run. */
+void enigma_sandbox_tables(lua_State *L, int idx);
 
 /* Pushes onto box state B a copy of host value H[idx] (plain data, and
  * sandbox.op markers as request functions). Raises in B; never in H

@@ -137,7 +137,7 @@ local function sandbox_run(args)
   f:close()
   local box = enigma.sandbox.new{ memory = strategies.BOX_MEMORY }
   local def, err, why = box:load(source, "@" .. path, strategies.LIMITS)
-  if not def then
+  if def == nil then
     io.stderr:write("enigma: ", why == "error" and "" or (why .. ": "), err, "\n")
     return why == "error" and 1 or EXIT_LIMIT
   end

@@ -9,6 +9,11 @@
 -- and a wall-clock limit (limits, capped by MAX; LIMITS when absent). Values cross into the
 -- sandbox as plain data: numbers, strings, booleans and tables (SQL NULL is nil).
 --
+-- Each activation ticks in an instance of its own: the file's top level runs again for it, with
+-- its own globals, upvalues and module table, so nothing one user's tick keeps reaches another
+-- user's. An instance may be dropped at any time (after a failed tick, or when a strategy has
+-- INSTANCES of them); ctx.state is the one place a strategy keeps data across its ticks.
+--
 -- What a tick may do, all through ctx:
 --   ctx.state                    a table kept per activation (JSON, at most STATE_MAX bytes),
 --                                saved after each successful tick; survives reloads and restarts
@@ -56,6 +61,7 @@ M.LIMITS = { instructions = 10000000, memory = 8 << 20, time = 2 }   -- per tick
 M.MAX = { instructions = 100000000, memory = 64 << 20, time = 30 }  -- what a strategy may ask
 M.BOX_MEMORY = 128 << 20          -- one strategy's whole state: its module and running ticks
 M.STATE_MAX = 64 * 1024
+M.INSTANCES = 4096                -- instances a strategy keeps (one per activation ticked)
 M.ACTIONS = { rebalance = true, yield_harvest = true, stealth_generation = true, token_transfer = true }
 M.MOVES = { rebalance = true, token_transfer = true }   -- count against max_allocation_usd
 local USD = { USD = true, USDC = true, USDT = true, DAI = true }
@@ -105,6 +111,22 @@ function M.check(def, path)
   return limits
 end
 
+--- The script `source` as a function of its environment, as the sandbox compiles it (so each
+--- activation runs an instance of its own): the text must compile alone first, so the wrapper
+--- cannot change how it parses. Returns the function, or nil and a message.
+function M.compile(source, chunkname)
+  local ok, err = load(source, chunkname, "t")
+  if not ok then return nil, err end
+  local pieces, i = { "return function(_ENV, ...) ", source, "\nend" }, 0
+  local chunk = assert(load(function() i = i + 1 return pieces[i] end, chunkname, "t"))
+  return chunk()
+end
+
+--- A fresh environment for a trusted instance: its own globals over the host's.
+function M.trusted_env()
+  return setmetatable({}, { __index = _G })
+end
+
 --- Compiles one strategy file: in a sandbox unless opts.sandbox == false (trusted code, in an
 --- environment of its own). Returns the strategy, or nil and a message naming the file.
 function M.load(path, name, opts)
@@ -118,17 +140,18 @@ function M.load(path, name, opts)
   }
   local def
   if not opts or opts.sandbox ~= false then
-    s.box = sandbox.new{ memory = M.BOX_MEMORY }
+    s.box = sandbox.new{ memory = M.BOX_MEMORY, instances = M.INSTANCES }
     local lerr, why
     def, lerr, why = s.box:load(source, "@" .. path, M.LIMITS)
-    if not def then
+    if def == nil then
       s.box:close()
       return nil, ("%s: %s%s"):format(path, lerr, why ~= "error" and (" (" .. why .. ")") or "")
     end
   else
-    local chunk, cerr = load(source, "@" .. path, "t", setmetatable({}, { __index = _G }))
-    if not chunk then return nil, cerr end
-    local ok, res = pcall(chunk)
+    local factory, cerr = M.compile(source, "@" .. path)
+    if not factory then return nil, cerr end
+    s.factory, s.instances, s.ninstances = factory, {}, 0
+    local ok, res = pcall(factory, M.trusted_env())
     if not ok then return nil, ("%s: %s"):format(path, tostring(res)) end
     def = res
   end
@@ -138,7 +161,6 @@ function M.load(path, name, opts)
     return nil, cerr
   end
   s.interval, s.limits, s.description = def.interval, limits, def.description
-  if not s.box then s.def = def end
   return s
 end
 
@@ -297,6 +319,21 @@ local function check_state(state)
   return text
 end
 
+-- The module of activation `id`'s instance of trusted strategy s, made on first use.
+local function trusted_instance(s, id)
+  local m = s.instances[id]
+  if m then return m end
+  if s.ninstances >= M.INSTANCES then s.instances, s.ninstances = {}, 0 end
+  m = s.factory(M.trusted_env())
+  if type(m) ~= "table" or type(m.tick) ~= "function" then error("the script must return a table with tick", 0) end
+  s.instances[id], s.ninstances = m, s.ninstances + 1
+  return m
+end
+
+local function forget(s, id)
+  if s.instances[id] then s.instances[id], s.ninstances = nil, s.ninstances - 1 end
+end
+
 --- Runs one tick of strategy s for `activation` (plain data) with `state`. `host` answers the
 --- data functions: pools(), portfolio(activation), activations(activation),
 --- recent(activation, n), now(). Runs in the current task: a host function may yield.
@@ -311,7 +348,7 @@ function M.tick(s, activation, host, state)
   local ctx = { state = state or {}, now = host.now and host.now() or os.time() }
   if s.box then
     for name, v in pairs(op_values) do ctx[name] = v end
-    local run = s.box:start("tick", s.limits, ctx, activation)
+    local run = s.box:start_for(tostring(activation.id), "tick", s.limits, ctx, activation)
     local r = table.pack(run:resume())
     while r[1] == "request" do
       local ok, res = pcall(function(...) return table.pack(dispatch(t, ...)) end, table.unpack(r, 2, r.n))
@@ -330,10 +367,13 @@ function M.tick(s, activation, host, state)
     end
     out.instructions = run:used()
     run:close()
+    if not out.ok then s.box:forget(tostring(activation.id)) end   -- the next tick starts afresh
   else
     for _, name in ipairs(OPS) do ctx[name] = function(...) return dispatch(t, name, ...) end end
-    local ok, err = xpcall(s.def.tick, debug.traceback, ctx, activation)
+    local ok, err = xpcall(function() return trusted_instance(s, activation.id).tick(ctx, activation) end,
+                           debug.traceback)
     if ok then out.ok, out.state = true, ctx.state else out.error, out.reason = tostring(err), "error" end
+    if not ok then forget(s, activation.id) end
   end
   if out.ok then
     local text, serr = check_state(out.state)
