@@ -443,3 +443,195 @@ describe("a strategy's text", function()
     strategies.close(s)
   end)
 end)
+
+describe("each activation ticks in an instance of its own", function()
+  local A = { id = "user-a", agent_type = "yield_optimizer_pro", user_id = "A", configuration = {} }
+  local B = { id = "user-b", agent_type = "yield_optimizer_pro", user_id = "B", configuration = {} }
+
+  -- Ticks `source` (a whole strategy file) for A, then for B; returns B's outcome.
+  local function a_then_b(source, sandboxed)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(source)
+    f:close()
+    local s = assert(strategies.load(path, "yield_optimizer_pro", { sandbox = sandboxed }))
+    os.remove(path)
+    s.limits = SMALL
+    local a = strategies.tick(s, A, host(), {})
+    assert.is_true(a.ok, a.error)
+    local b = strategies.tick(s, B, host(), {})
+    assert.is_true(b.ok, b.error)
+    local a2 = strategies.tick(s, A, host(), {})
+    strategies.close(s)
+    return b.state, a2.state
+  end
+
+  local LEAKS = {
+    globals = [[return { interval = 1, tick = function(ctx, act)
+      if stolen then ctx.state.seen = stolen end
+      stolen = act.user_id end }]],
+    upvalues = [[local kept = {}
+      return { interval = 1, tick = function(ctx, act)
+        if #kept > 0 then ctx.state.seen = kept[1] end
+        kept[#kept + 1] = act.user_id end }]],
+    ["the module table"] = [[local M = { interval = 1 }
+      function M.tick(ctx, act) if M.last then ctx.state.seen = M.last end M.last = act.user_id end
+      return M]],
+    ["a library table"] = [[return { interval = 1, tick = function(ctx, act)
+      if string.stash then ctx.state.seen = string.stash end
+      string.stash = act.user_id end }]],
+    ["_G"] = [[return { interval = 1, tick = function(ctx, act)
+      if _G.stash then ctx.state.seen = _G.stash end
+      _G.stash = act.user_id end }]],
+    ["a chunk load makes"] = [[return { interval = 1, tick = function(ctx, act)
+      local seen = load("return stash")()
+      if seen then ctx.state.seen = seen end
+      load("stash = ...")(act.user_id) end }]],
+    ["a coroutine kept in a global"] = [[return { interval = 1, tick = function(ctx, act)
+      if keeper then local _, v = coroutine.resume(keeper) ctx.state.seen = v end
+      local id = act.user_id
+      keeper = coroutine.create(function() while true do coroutine.yield(id) end end) end }]],
+    ["the math library"] = [[return { interval = 1, tick = function(ctx, act)
+      if math.stash then ctx.state.seen = math.stash end
+      math.stash = act.user_id end }]],
+  }
+  for what, source in pairs(LEAKS) do
+    it("nothing flows from one user's tick to another's through " .. what, function()
+      local b, a2 = a_then_b(source)
+      assert.is_nil(b.seen)                  -- B never sees A's
+      assert.are.equal("A", a2.seen)         -- while A's own instance keeps its own
+    end)
+    it("(trusted, with the sandbox off) nor through " .. what, function()
+      if what == "a library table" or what == "the math library" then return end   -- trusted code shares the host's
+      local b = a_then_b(source, false)
+      assert.is_nil(b.seen)
+    end)
+  end
+
+  it("an instance whose tick failed is dropped: the next tick starts afresh", function()
+    local s = strategy("ctx.state.kept = kept kept = ctx.state.phase if ctx.state.phase == 1 then error('once') end")
+    assert.is_false(tick(s, { phase = 1 }).ok)
+    local out = tick(s, { phase = 2 })
+    assert.is_true(out.ok, out.error)
+    assert.is_nil(out.state.kept)              -- not what the failed tick left
+    assert.are.equal(2, tick(s, { phase = 3 }).state.kept)   -- a successful tick's instance is kept
+    strategies.close(s)
+  end)
+
+  it("instances are counted, and a box keeps at most its cap", function()
+    local box = sandbox.new{ instances = 3 }
+    assert(box:load("local n = 0 return { f = function() n = n + 1 return n end }", "=t", {}))
+    for i = 1, 5 do
+      local _, v = box:start_for("k" .. i, "f", {}):resume()
+      assert.are.equal(1, v)
+    end
+    assert.is_true(box:instances() <= 3)
+    local _, v = box:start_for("k5", "f", {}):resume()
+    assert.are.equal(2, v)
+    box:forget("k5")
+    _, v = box:start_for("k5", "f", {}):resume()
+    assert.are.equal(1, v)
+    box:close()
+  end)
+
+  it("the wrapper that makes instances cannot be escaped from the script's text", function()
+    for _, source in ipairs({
+      "end local shared = {} return function(_ENV, ...)",
+      "end) (function() return {} end",
+      "return {} end --",
+      "]] return {}",
+    }) do
+      local box = sandbox.new{}
+      local m, err = box:load(source, "=t", {})
+      assert.is_nil(m, source)
+      assert.is_string(err)
+      box:close()
+    end
+  end)
+end)
+
+describe("the sandbox's library behaves as Lua's", function()
+  -- Calls with arguments at the extremes, each run by stock Lua in the host and inside a box:
+  -- the same results and the same (catchable) errors, message for message.
+  local CALLS = {
+    "table.insert({}, math.mininteger, 1)", "table.insert({}, math.maxinteger, 1)", "table.insert({}, 0, 1)",
+    "table.insert({1, 2, 3}, 5, 1)", "table.insert({1, 2, 3}, 4, 9)", "table.insert({}, 1, 1, 1)",
+    "table.insert({})", "table.insert(1, 1)", "table.insert({}, 1.5, 1)", "table.insert({}, '1', 1)",
+    "table.insert(setmetatable({}, { __len = function() return math.mininteger end }), 1)",
+    "table.insert(setmetatable({}, { __len = function() return math.maxinteger end }), 'x')",
+    "table.insert(setmetatable({}, { __len = function() return 2.5 end }), 1)",
+    "table.remove({}, math.mininteger)", "table.remove({}, math.maxinteger)", "table.remove({1, 2, 3}, 5)",
+    "table.remove({1, 2, 3}, 4)", "table.remove({1, 2, 3}, 1)", "table.remove({})", "table.remove({}, 0)",
+    "table.remove({}, -1)", "table.remove({}, 1)",
+    "table.remove(setmetatable({}, { __len = function() return math.mininteger end }))",
+    "table.move({}, math.mininteger, math.maxinteger, 1)", "table.move({}, 1, math.maxinteger, 2)",
+    "table.move({1, 2, 3}, 1, 3, math.maxinteger)", "table.move({1, 2, 3}, 1, 3, math.maxinteger - 2)",
+    "table.move({1, 2, 3}, math.maxinteger - 2, math.maxinteger, -10)", "table.move({1, 2, 3}, 3, 1, 1)",
+    "table.move({1, 2, 3}, 1, 3, 2)", "table.move({1, 2, 3}, 2, 3, 1)", "table.move({1, 2, 3}, 1, 3, 1, 5)",
+    "table.move({1, 2, 3}, math.mininteger, math.mininteger + 1, 1)", "table.move(1, 1, 1, 1)",
+    "table.move({}, 1, 2, 3, setmetatable({}, { __newindex = function() end }))",
+    "table.concat({1, {}, 3})", "table.concat({}, '', math.maxinteger - 1, math.maxinteger)",
+    "table.concat({1, 2, 3}, ', ', 2)", "table.concat({1, 2, 3}, nil, -1, 1)", "table.concat(1)",
+    "table.concat({1, 2, 3}, ', ', math.maxinteger, math.mininteger)", "table.concat({'a', 'b'}, {})",
+    "table.unpack({}, math.mininteger, math.maxinteger)", "table.unpack({1, 2, 3}, -1, 1)",
+    "table.unpack({}, math.maxinteger, math.maxinteger)", "table.unpack({}, math.mininteger, math.mininteger + 1)",
+    "table.sort({3, 1, 2})", "table.sort({3, 1, 2}, 1)", "table.sort({1, 'x'})",
+    "table.sort({3, 1, 2}, function(a, b) return a > b end)",
+    "table.sort(setmetatable({}, { __len = function() return math.maxinteger end }))",
+    "table.pack(1, nil, 3)",
+    "string.rep('x', -1)", "string.rep('x', math.maxinteger)", "string.rep('ab', 3, ',')", "('x'):rep(math.mininteger)",
+    "string.format('%d', 2^63)", "string.format('%5.2f', 1/0)", "string.format('%q', 0/0)", "string.format('%99d', 1)",
+    "string.format('%100d', 1)", "string.format('%q', math.mininteger)", "string.format('%d', '1')",
+    "string.pack('i17', 1)", "string.pack('i0', 1)", "string.unpack('i4', 'abc')", "string.pack('z', 'a\\0b')",
+    "string.pack('i1', 300)", "string.unpack('i4', 'abcd', math.mininteger)",
+    "utf8.char(-1)", "utf8.char(0x7FFFFFFF)", "utf8.char(0x80000000)", "utf8.len('\\xff')", "utf8.offset('abc', 5)",
+    "utf8.codepoint('abc', 1, 4)", "utf8.len('abc', math.mininteger)", "utf8.offset('abc', 1, math.maxinteger)",
+    "string.sub('abc', math.mininteger, math.maxinteger)", "string.byte('abc', math.mininteger, math.maxinteger)",
+    "string.char(256)", "string.char(-1)", "string.reverse(1)", "string.upper()",
+    "tostring()", "tonumber('0x', 16)", "tonumber('z', 36)", "tonumber('10', 99)", "tonumber(1, 10)",
+    "select(math.mininteger, 1)", "select(-1, 1, 2)", "select('#')",
+    "load('x =', 'name')", "load(function() return {} end)", "load('return ...', 'c', 't', {})",
+  }
+
+  local function described(...)
+    local out = {}
+    for i = 1, select("#", ...) do
+      local v = select(i, ...)
+      local t = type(v)
+      out[i] = (t == "table" or t == "function") and t or (math.type(v) or t) .. ":" .. tostring(v)
+    end
+    return table.concat(out, " | ")
+  end
+
+  it("on " .. #CALLS .. " calls with arguments at the extremes", function()
+    local expected = {}
+    for i, call in ipairs(CALLS) do
+      expected[i] = described(pcall(assert(load("return " .. call))))
+    end
+    local quoted = {}
+    for i, call in ipairs(CALLS) do quoted[i] = ("%q"):format(call) end
+    local source = ("local CALLS = { %s }\n"):format(table.concat(quoted, ", ")) .. [[
+      local function described(...)
+        local out = {}
+        for i = 1, select("#", ...) do
+          local v = select(i, ...)
+          local t = type(v)
+          out[i] = (t == "table" or t == "function") and t or (math.type(v) or t) .. ":" .. tostring(v)
+        end
+        return table.concat(out, " | ")
+      end
+      return { run = function()
+        local got = {}
+        for i, call in ipairs(CALLS) do got[i] = described(pcall(load("return " .. call))) end
+        return got
+      end }]]
+    local box = sandbox.new{}
+    assert(box:load(source, "=calls", {}))
+    local st, got = box:start("run", { instructions = 1e8, memory = 64 << 20, time = 10 }):resume()
+    assert.are.equal("done", st, got)
+    for i, call in ipairs(CALLS) do
+      assert.are.equal(expected[i], got[i], call)
+    end
+    box:close()
+  end)
+end)

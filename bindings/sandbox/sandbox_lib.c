@@ -136,7 +136,7 @@ static const char *read_slice(lua_State *L, void *ud, size_t *size)
         if (lua_isnil(L, -1)) {
             lua_pop(L, 1);
             src->reader = 0;
-        } else if (lua_type(L, -1) != LUA_TSTRING) {
+        } else if (!lua_isstring(L, -1)) {
             luaL_error(L, "reader function must return a string");
         } else {
             lua_replace(L, src->piece);

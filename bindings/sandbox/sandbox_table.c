@@ -74,7 +74,8 @@ static void add_element(lua_State *L, luaL_Buffer *b, lua_Integer i)
 {
     lua_geti(L, 1, i);
     if (!lua_isstring(L, -1))
-        luaL_error(L, "invalid value (at index %I) in table for 'concat'", (LUAI_UACINT)i);
+        luaL_error(L, "invalid value (%s) at index %I in table for 'concat'", luaL_typename(L, -1),
+                   (LUAI_UACINT)i);
     luaL_addvalue(b);
 }
 
@@ -137,8 +138,8 @@ static int t_remove(lua_State *L)
     lua_Integer pos = luaL_optinteger(L, 2, size);
     unsigned n = 0;
 
-    if (pos != size)
-        luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2, "position out of bounds");
+    if (pos != size)   /* Lua 5.4 names argument #1 here */
+        luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 1, "position out of bounds");
     lua_geti(L, 1, pos);
     for (; pos < size; pos++) {        /* pos < size, so pos + 1 cannot overflow */
         lua_geti(L, 1, pos + 1);
@@ -209,6 +210,7 @@ static int t_sort(lua_State *L)
     if (!lua_isnoneornil(L, 2))
         luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 2);
+    lua_pushvalue(L, 2);
     lua_pushcclosure(L, charged_less, 1);
     lua_replace(L, 2);
     enigma_sandbox_charge(L, NULL, 1);

@@ -122,9 +122,16 @@ function M.compile(source, chunkname)
   return chunk()
 end
 
---- A fresh environment for a trusted instance: its own globals over the host's.
+--- A fresh environment for a trusted instance: its own globals (and _G, and load's default)
+--- over the host's.
 function M.trusted_env()
-  return setmetatable({}, { __index = _G })
+  local env = setmetatable({}, { __index = _G })
+  env._G = env
+  env.load = function(chunk, name, mode, ...)
+    if select("#", ...) == 0 then return load(chunk, name, mode, env) end
+    return load(chunk, name, mode, ...)
+  end
+  return env
 end
 
 --- Compiles one strategy file: in a sandbox unless opts.sandbox == false (trusted code, in an
