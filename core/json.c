@@ -395,6 +395,116 @@ static int canonical_digits(const char *s, char *digits, long *exp10)
 }
 
 /*
+ * The exact decision for a literal of 16 or 17 significant digits D * 10^e10
+ * (D without trailing zeros, e10 < 0), without printing anything: 1 when the
+ * nearest double, written by enigma_json_format_double(), gives back the
+ * literal's value (with that double in *out), 0 when it does not, -1 when
+ * this cannot tell cheaply (then the caller prints and compares).
+ *
+ * Everything is compared exactly as 128-bit integers scaled by 2^b * 10^a:
+ * the double x = M * 2^e (M of 53 bits) becomes X = 4 M 10^a, a decimal
+ * G * 10^e10 becomes G 2^b, and half an ulp of x becomes 2 * 10^a. That
+ * covers |x| from about 1.5e-5 to 2^53, where realistic floats live.
+ */
+typedef unsigned __int128 u128;
+
+static const uint64_t pow10_u64[] = {
+    1ULL,
+    10ULL,
+    100ULL,
+    1000ULL,
+    10000ULL,
+    100000ULL,
+    1000000ULL,
+    10000000ULL,
+    100000000ULL,
+    1000000000ULL,
+    10000000000ULL,
+    100000000000ULL,
+    1000000000000ULL,
+    10000000000000ULL,
+    100000000000000ULL,
+    1000000000000000ULL,
+    10000000000000000ULL,
+    100000000000000000ULL,
+    1000000000000000000ULL
+};
+
+static u128 absdiff(u128 x, u128 y)
+{
+    return x > y ? x - y : y - x;
+}
+
+static int classify_long(uint64_t d, long digits, long e10, double *out)
+{
+    long a = -e10;
+    double x;
+    uint64_t m = 0;
+    int b = 0, ex, ok = 0;
+    u128 big_x = 0, half, pow_a;
+
+    if (a <= 0 || a > 21)
+        return -1;
+    pow_a = (u128)pow10_u64[a > 18 ? 18 : a] * (a > 18 ? pow10_u64[a - 18] : 1);
+    half = 2 * pow_a;
+    /* A first guess within an ulp (long double holds D and 10^a exactly),
+     * then moved to the nearest double by exact comparison. */
+    x = (double)((long double)d / ((long double)pow_a));
+    for (int tries = 0; tries < 3 && !ok; tries++) {
+        if (!(x >= DBL_MIN) || x >= 9007199254740992.0)
+            return -1;
+        m = (uint64_t)ldexp(frexp(x, &ex), 53);
+        b = 53 - ex + 2;
+        if (m == 1ULL << 52 || b > 70)
+            return -1; /* a power of two has a lopsided interval: leave it to printing */
+        big_x = (u128)m * 4 * pow_a;
+        u128 lit = (u128)d << b, diff = absdiff(big_x, lit);
+        if (diff < half)
+            ok = 1;
+        else if (diff == half)
+            return -1; /* a tie: strtod's even rule decides */
+        else
+            x = nextafter(x, big_x > lit ? 0.0 : HUGE_VAL);
+    }
+    if (!ok)
+        return -1;
+    *out = x;
+    /* What the writer prints: the nearest p-digit decimal to x, for the
+     * first p from 15 that reads back as x. */
+    for (long p = 15; p <= digits; p++) {
+        uint64_t unit = pow10_u64[digits - p], base = d / unit, best = 0;
+        u128 best_diff = 0;
+        int tie = 0, have = 0;
+
+        for (int j = -3; j <= 3; j++) {
+            if ((int64_t)base + j < 0)
+                continue;
+            uint64_t g = (base + (uint64_t)(int64_t)j) * unit;
+            u128 diff = absdiff(big_x, (u128)g << b);
+            if (!have || diff < best_diff) {
+                best = g;
+                best_diff = diff;
+                tie = 0;
+                have = 1;
+            } else if (diff == best_diff) {
+                tie = 1;
+            }
+        }
+        if (tie || best / unit < pow10_u64[p - 1] || best / unit >= pow10_u64[p])
+            return -1; /* a tie, or x's decimal magnitude is not the literal's */
+        if (p < digits) {
+            if (best_diff < half)
+                return 0; /* a shorter text reads back: the writer would not give D */
+            if (best_diff == half)
+                return -1;
+        } else {
+            return best == d;
+        }
+    }
+    return -1;
+}
+
+/*
  * Reads the number at r->p into ev (kind, integer or number, text). sig
  * counts the mantissa's digits from the first nonzero one; trailing counts
  * the zeros ending it; m holds the first 19 of them.
@@ -493,6 +603,16 @@ static int read_number(reader *r, enigma_json_event *ev)
         ev->kind = ENIGMA_JSON_FLOAT;
         ev->number = negative ? -x : x;
         return 0;
+    }
+
+    if (digits >= 16) {
+        int known = classify_long(d, digits, e10, &x);
+
+        if (known >= 0) {
+            ev->kind = known ? ENIGMA_JSON_FLOAT : ENIGMA_JSON_DECIMAL;
+            ev->number = negative ? -x : x;
+            return 0;
+        }
     }
 
     char canon[48], back[ENIGMA_JSON_DOUBLE_MAX], want[24], got[24];
