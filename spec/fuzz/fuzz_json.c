@@ -89,12 +89,16 @@ static int same_value(const char *a, size_t alen, const char *b, size_t blen)
                     return 0; /* too long to be a float's or an integer's text */
             }
         }
-        if (s < end) {
-            char buf[32];
-            size_t k = (size_t)(end - s - 1) < sizeof buf - 1 ? (size_t)(end - s - 1) : sizeof buf - 1;
-            memcpy(buf, s + 1, k);
-            buf[k] = '\0';
-            e = strtol(buf, NULL, 10);
+        if (s < end) { /* the exponent, saturating as the reader does */
+            int eneg = 0;
+            s++;
+            if (s < end && (*s == '+' || *s == '-'))
+                eneg = *s++ == '-';
+            for (; s < end; s++)
+                if (e < 1000000000L)
+                    e = e * 10 + (*s - '0');
+            if (eneg)
+                e = -e;
         }
         while (n[side] > 0 && dig[side][n[side] - 1] == '0')
             n[side]--;
