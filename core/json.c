@@ -408,27 +408,14 @@ static int canonical_digits(const char *s, char *digits, long *exp10)
  */
 typedef unsigned __int128 u128;
 
-static const uint64_t pow10_u64[] = {
-    1ULL,
-    10ULL,
-    100ULL,
-    1000ULL,
-    10000ULL,
-    100000ULL,
-    1000000ULL,
-    10000000ULL,
-    100000000ULL,
-    1000000000ULL,
-    10000000000ULL,
-    100000000000ULL,
-    1000000000000ULL,
-    10000000000000ULL,
-    100000000000000ULL,
-    1000000000000000ULL,
-    10000000000000000ULL,
-    100000000000000000ULL,
-    1000000000000000000ULL
-};
+static uint64_t pow10_u64(long k) /* 0 <= k <= 19 */
+{
+    uint64_t p = 1;
+
+    while (k-- > 0)
+        p *= 10;
+    return p;
+}
 
 static u128 absdiff(u128 x, u128 y)
 {
@@ -445,7 +432,7 @@ static int classify_long(uint64_t d, long digits, long e10, double *out)
 
     if (a <= 0 || a > 21)
         return -1;
-    pow_a = (u128)pow10_u64[a > 18 ? 18 : a] * (a > 18 ? pow10_u64[a - 18] : 1);
+    pow_a = (u128)pow10_u64(a > 18 ? 18 : a) * (a > 18 ? pow10_u64(a - 18) : 1);
     half = 2 * pow_a;
     /* A first guess within an ulp (long double holds D and 10^a exactly),
      * then moved to the nearest double by exact comparison. */
@@ -472,7 +459,7 @@ static int classify_long(uint64_t d, long digits, long e10, double *out)
     /* What the writer prints: the nearest p-digit decimal to x, for the
      * first p from 15 that reads back as x. */
     for (long p = 15; p <= digits; p++) {
-        uint64_t unit = pow10_u64[digits - p], base = d / unit, best = 0;
+        uint64_t unit = pow10_u64(digits - p), base = d / unit, best = 0;
         u128 best_diff = 0;
         int tie = 0, have = 0;
 
@@ -490,7 +477,7 @@ static int classify_long(uint64_t d, long digits, long e10, double *out)
                 tie = 1;
             }
         }
-        if (tie || best / unit < pow10_u64[p - 1] || best / unit >= pow10_u64[p])
+        if (tie || best / unit < pow10_u64(p - 1) || best / unit >= pow10_u64(p))
             return -1; /* a tie, or x's decimal magnitude is not the literal's */
         if (p < digits) {
             if (best_diff < half)
