@@ -60,6 +60,14 @@ void enigma_lua_package_path(lua_State *L);
  * raises on values JSON cannot hold. Implemented in bindings/json/json.c. */
 void enigma_lua_json_encode(lua_State *L, int idx);
 
+/* Reads `len` bytes of JSON text (core/json.h: strict, numbers exact) and
+ * pushes its Lua value: objects and arrays as tables, null as enigma.null,
+ * integers as integers, other numbers as floats or enigma.decimal. Returns
+ * 0, or -1 with nothing pushed and `err` filled (EJSON naming the line,
+ * column and byte offset; ERANGE for a number past enigma.decimal's limits).
+ * Only running out of memory raises. */
+int enigma_lua_json_decode(lua_State *L, const char *text, size_t len, struct enigma_error *err);
+
 /* Pushes the text form of the Lua value at idx for a parameter of type `oid`
  * (0 when unknown), or nil for SQL NULL (nil or enigma.null). Raises an
  * argument error naming `argn` for values that have no SQL form. */
@@ -81,6 +89,12 @@ void enigma_lua_push_pgvalue(lua_State *L, unsigned oid, const char *text, size_
  * prints NUMERIC ("-0.000000000000000001"). Raises a Lua error naming the
  * text when it is not a decimal (NaN and Infinity are not). */
 void enigma_lua_decimal_push(lua_State *L, const char *text, size_t len);
+
+/* The same without raising: 0 with the decimal pushed, or -1 with nothing
+ * pushed and `err` filled (EINVAL, or ERANGE past core/decimal.h's limits).
+ * Only running out of memory raises. */
+int enigma_lua_decimal_push_text(lua_State *L, const char *text, size_t len,
+                                 struct enigma_error *err);
 
 /* 1 if the value at `idx` is an enigma.decimal, else 0. Never raises. */
 int enigma_lua_isdecimal(lua_State *L, int idx);

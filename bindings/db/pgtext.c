@@ -14,6 +14,7 @@
 
 #include "bindings/binding.h"
 #include "bindings/strbuf.h"
+#include "core/error.h"
 #include "core/pgtext.h"
 
 /* --- Lua values to parameters --------------------------------------------------------- */
@@ -196,21 +197,16 @@ static void push_array(lua_State *L, unsigned elem, const char *text, size_t len
     }
 }
 
-/* Registry slot caching enigma.json's decode (lua-cjson's). */
-static const char json_decode_key = 0;
-
+/* json and jsonb through enigma.json's reader, numbers exact. PostgreSQL's
+ * json type keeps the text as written and accepts a few things the strict
+ * reader refuses (a lone surrogate escape, a number past enigma.decimal's
+ * limits): such a value stays text, as an array literal we cannot read does. */
 static void push_json(lua_State *L, const char *text, size_t len)
 {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &json_decode_key) == LUA_TNIL) {
-        lua_pop(L, 1);
-        luaL_requiref(L, "enigma.json", luaopen_enigma_json, 0);
-        lua_getfield(L, -1, "decode");
-        lua_remove(L, -2);
-        lua_pushvalue(L, -1);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &json_decode_key);
-    }
-    lua_pushlstring(L, text, len);
-    lua_call(L, 1, 1);
+    enigma_error err;
+
+    if (enigma_lua_json_decode(L, text, len, &err) != 0)
+        lua_pushlstring(L, text, len);
 }
 
 /* Pushes the Lua value of one non-NULL field in text format. */

@@ -138,12 +138,23 @@ static int decimal_isdecimal(lua_State *L)
     return 1;
 }
 
-void enigma_lua_decimal_push(lua_State *L, const char *text, size_t len)
+int enigma_lua_decimal_push_text(lua_State *L, const char *text, size_t len,
+                                 struct enigma_error *err)
 {
     enigma_decimal *d = new_decimal(L);
+
+    if (enigma_decimal_parse(d, text, len, err) != 0) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+void enigma_lua_decimal_push(lua_State *L, const char *text, size_t len)
+{
     enigma_error err;
 
-    if (enigma_decimal_parse(d, text, len, &err) != 0)
+    if (enigma_lua_decimal_push_text(L, text, len, &err) != 0)
         raise_error(L, &err);
 }
 

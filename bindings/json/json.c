@@ -1,19 +1,22 @@
 /*
- * enigma.json: encode with exact numbers, decode with lua-cjson.
+ * enigma.json: JSON with exact numbers, both ways.
  *
- * Decoding is lua-cjson's, so JSON null is cjson.null, which is also
- * enigma.null. Encoding is ours because lua-cjson 2.1 writes every number
- * through "%.14g": 1234567890123456 would become 1.2345678901235e+15. Here
- * integers are exact, floats round-trip (%.17g) and enigma.decimal values
- * are written digit for digit.
+ * decode is the core's strict reader (core/json.h), which says which number
+ * becomes an integer, a float or an enigma.decimal; null is enigma.null (the
+ * light userdata NULL, which is also lua-cjson's cjson.null). encode writes
+ * integers exactly, floats as the shortest text that reads back the same
+ * (enigma_json_format_double) and enigma.decimal values digit for digit, so
+ * encode(decode(text)) keeps every number's value. lua-cjson 2.1 would write
+ * every number through "%.14g" and read every number as a double.
  */
 #include <lauxlib.h>
 #include <lua.h>
-#include <math.h>
 #include <stdio.h>
 
 #include "bindings/binding.h"
 #include "bindings/strbuf.h"
+#include "core/error.h"
+#include "core/json.h"
 
 #define JSON_MAX_DEPTH 128
 
@@ -127,7 +130,7 @@ static void encode_table(lua_State *L, enigma_strbuf *b, int idx, int depth)
 
 static void encode_value(lua_State *L, enigma_strbuf *b, int idx, int depth)
 {
-    char num[64];
+    char num[ENIGMA_JSON_DOUBLE_MAX > 32 ? ENIGMA_JSON_DOUBLE_MAX : 32];
     size_t len;
     const char *s;
 
@@ -151,9 +154,8 @@ static void encode_value(lua_State *L, enigma_strbuf *b, int idx, int depth)
         } else {
             lua_Number x = lua_tonumber(L, idx);
 
-            if (isnan(x) || isinf(x))
+            if (enigma_json_format_double(num, (double)x) == 0)
                 luaL_error(L, "cannot encode %f as JSON", (double)x);
-            snprintf(num, sizeof num, "%.17g", (double)x);
         }
         enigma_strbuf_addstr(L, b, num);
         break;
@@ -187,6 +189,85 @@ void enigma_lua_json_encode(lua_State *L, int idx)
     lua_remove(L, -2);
 }
 
+/* --- decoding ------------------------------------------------------------------------ */
+
+/* The Lua stack while reading: [scratch] [open containers, each with its
+ * pending key when in an object] [the value just made]. */
+typedef struct decoder {
+    lua_State *L;
+    int scratch; /* stack slot of the scratch buffer (nil until needed) */
+} decoder;
+
+static char *decode_scratch(void *ud, size_t size)
+{
+    decoder *d = ud;
+    char *buf = lua_newuserdatauv(d->L, size, 0);
+
+    lua_replace(d->L, d->scratch);
+    return buf;
+}
+
+static int decode_event(void *ud, const enigma_json_event *ev, enigma_error *err)
+{
+    lua_State *L = ((decoder *)ud)->L;
+
+    switch (ev->kind) {
+    case ENIGMA_JSON_NULL:
+        lua_pushlightuserdata(L, NULL);
+        break;
+    case ENIGMA_JSON_FALSE:
+    case ENIGMA_JSON_TRUE:
+        lua_pushboolean(L, ev->kind == ENIGMA_JSON_TRUE);
+        break;
+    case ENIGMA_JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)ev->integer);
+        break;
+    case ENIGMA_JSON_FLOAT:
+        lua_pushnumber(L, (lua_Number)ev->number);
+        break;
+    case ENIGMA_JSON_DECIMAL:
+        if (enigma_lua_decimal_push_text(L, ev->text, ev->len, err) != 0)
+            return -1;
+        break;
+    case ENIGMA_JSON_STRING:
+        lua_pushlstring(L, ev->text, ev->len);
+        break;
+    case ENIGMA_JSON_KEY:
+        lua_pushlstring(L, ev->text, ev->len); /* stays until its value comes */
+        return 0;
+    case ENIGMA_JSON_ARRAY_BEGIN:
+    case ENIGMA_JSON_OBJECT_BEGIN:
+        luaL_checkstack(L, 4, "JSON nesting");
+        lua_createtable(L, 0, 0);
+        return 0;
+    case ENIGMA_JSON_ARRAY_END:
+    case ENIGMA_JSON_OBJECT_END:
+        break; /* the finished table is on top */
+    }
+    if (ev->in == ENIGMA_JSON_IN_ARRAY)
+        lua_rawseti(L, -2, (lua_Integer)ev->index);
+    else if (ev->in == ENIGMA_JSON_IN_OBJECT)
+        lua_rawset(L, -3);
+    return 0;
+}
+
+int enigma_lua_json_decode(lua_State *L, const char *text, size_t len, enigma_error *err)
+{
+    static const enigma_json_handler handler = {decode_event, decode_scratch};
+    decoder d;
+
+    luaL_checkstack(L, 8, "JSON");
+    lua_pushnil(L);
+    d.L = L;
+    d.scratch = lua_gettop(L);
+    if (enigma_json_read(text, len, &handler, &d, err) != 0) {
+        lua_settop(L, d.scratch - 1);
+        return -1;
+    }
+    lua_remove(L, d.scratch);
+    return 0;
+}
+
 static int json_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
@@ -195,19 +276,28 @@ static int json_encode(lua_State *L)
     return 1;
 }
 
+/* decode(text): the value, or raises an enigma.error (EJSON, ERANGE). */
+static int json_decode(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    enigma_error err;
+
+    lua_settop(L, 1);
+    if (enigma_lua_json_decode(L, text, len, &err) != 0)
+        return enigma_lua_error_raise(L, &err);
+    return 1;
+}
+
+static const luaL_Reg json_functions[] = {
+    {"encode", json_encode},
+    {"decode", json_decode},
+    {NULL, NULL},
+};
+
 ENIGMA_EXPORT int luaopen_enigma_json(lua_State *L)
 {
-    lua_newtable(L);
-    lua_pushcfunction(L, json_encode);
-    lua_setfield(L, -2, "encode");
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "cjson");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "new");
-    lua_call(L, 0, 1);          /* a private instance: nobody else's settings */
-    lua_getfield(L, -1, "decode");
-    lua_setfield(L, -4, "decode");
-    lua_pop(L, 2);
+    luaL_newlib(L, json_functions);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     return 1;

@@ -5,7 +5,7 @@
 --   enigma run spec/bench/run.lua BUILD_DIR [--rows N] [--roundtrips N] [--announcements N]
 --                                           [--only db_roundtrip,db_copy,rss,crypto_ops,stealth_scan,
 --                                                   sched_lateness,sched_reload,notify_latency,sched_multi,
---                                                   agents_ticks,report_latency]
+--                                                   agents_ticks,report_latency,json_decode]
 local enigma = require "enigma"
 local demo = require "enigma.demo"
 local stealth = require "enigma.stealth"
@@ -550,6 +550,25 @@ if wanted("report_latency") then
       ::continue::
     end
   end
+  print()
+end
+
+-- json_decode --------------------------------------------------------------------------
+-- enigma.json.decode (the core's strict reader, numbers exact) and lua-cjson's decode on the
+-- same documents, 4 alternating rounds of about 0.5 s each (spec/bench/json.lua).
+if wanted("json_decode") then
+  local J = require "spec.bench.json"
+  local results = J.run(4, 0.5)
+  print("json_decode  MB/s of enigma.json.decode and lua-cjson on the same documents (4 alternating rounds)")
+  print(string.format("  %-13s %8s %12s %12s %7s", "", "size", "enigma MB/s", "cjson MB/s", "ratio"))
+  local ours, theirs = 0, 0
+  for _, r in ipairs(results) do
+    local a, b = r.ours.bytes / r.ours.secs / 1e6, r.cjson.bytes / r.cjson.secs / 1e6
+    ours, theirs = ours + r.ours.secs / r.ours.bytes, theirs + r.cjson.secs / r.cjson.bytes
+    print(string.format("  %-13s %7.1fM %12.1f %12.1f %7.2f   %s", r.doc.name, #r.doc.text / 1e6, a, b, a / b, r.doc.what))
+  end
+  print(string.format("  ratio enigma/cjson, all three documents (time per byte summed) = %.2f   (target >= 0.8)",
+    theirs / ours))
   print()
 end
 
