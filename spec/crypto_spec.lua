@@ -419,6 +419,25 @@ describe("deposit notes", function()
     assert.is_nil(tostring(note):find(text:sub(-40), 1, true))
   end)
 
+  it("are taken as a note or its text by note.of, and stay closed once closed", function()
+    local note = crypto.note.new { amount = "3", chain_id = 5 }
+    assert.are.equal(note, crypto.note.of(note))
+    local text = note:text()
+    local parsed = crypto.note.of(text)
+    assert.are_not.equal(note, parsed)
+    assert.are.equal(note:commitment(), parsed:commitment())
+    assert.are.equal("EFORMAT", crypto_error(crypto.note.of, "enigma-note-v1-garbage").code)
+    for _, bad in ipairs { 42, {}, crypto.generate_key() } do
+      assert.has_error(function() crypto.note.of(bad) end)
+    end
+    note:close()
+    assert.are.equal("enigma.crypto.note (closed)", tostring(note))
+    assert.has_error(function() crypto.note.of(note) end, "attempt to use a closed note")
+    assert.has_error(function() note:text() end, "attempt to use a closed note")
+    parsed:wipe() -- the older name still works
+    assert.has_error(function() parsed:hashes() end, "attempt to use a closed note")
+  end)
+
   it("detect a mistyped note", function()
     local text = crypto.note.new({ amount = 2 }):text()
     local secret_at = #text - 20 -- inside the nullifier and secret
