@@ -158,8 +158,8 @@ static int note_tostring(lua_State *L)
     if (note == NULL)
         lua_pushliteral(L, "enigma.crypto.note (closed)");
     else
-        lua_pushfstring(L, "enigma.crypto.note (redacted; %s on chain %d)", note->amount,
-                        (int)note->chain_id);
+        lua_pushfstring(L, "enigma.crypto.note (redacted; %s on chain %I)", note->amount,
+                        (lua_Integer)note->chain_id);
     return 1;
 }
 

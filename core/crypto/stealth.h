@@ -17,8 +17,9 @@
  *   private key   p_stealth = (p_spend + s_h) mod n.
  *
  * Keys are fixed-size byte arrays: private keys 32 bytes big-endian, public
- * keys 33 bytes compressed. Private keys are the caller's; this module keeps
- * no copy and wipes its temporaries. Errors: EKEY (not a valid scalar or
+ * keys 33 bytes compressed (parsed from 33 or 65; a scanned announcement
+ * keeps its ephemeral key as announced). Private keys are the caller's; this
+ * module keeps no copy and wipes its temporaries. Errors: EKEY (not a valid scalar or
  * curve point), ELENGTH, EHEX, EFORMAT.
  */
 #ifndef ENIGMA_STEALTH_H
@@ -144,10 +145,9 @@ typedef struct enigma_stealth_announcement {
 /*
  * Checks `n` announcements for one recipient, using the view tag (a tag that
  * differs from the shared secret's rejects the announcement, whatever its
- * address), spread over
- * `threads` threads (0: one per online CPU). The secp256k1 multiplication is
- * the whole cost, so threads scale it. Returns the number of matches, or -1
- * (EKEY for an invalid recipient key, ENOMEM/ETHREAD).
+ * address), spread over `threads` threads (0: one per online CPU). The
+ * secp256k1 multiplication is the whole cost, so threads scale it. Returns the number of matches,
+ * or -1 (EKEY for an invalid recipient key, ENOMEM/ETHREAD).
  */
 long enigma_stealth_scan(enigma_stealth_announcement *list, size_t n,
                          const uint8_t viewing_seckey[ENIGMA_SECKEY_BYTES],
