@@ -214,6 +214,195 @@ describe("EIP-5564 stealth addresses", function()
   end)
 end)
 
+-- scan reads every field of an announcement as check reads its argument: the same encodings of
+-- a key, the same addresses, the same view tags; what check refuses, scan counts malformed.
+describe("stealth scan and check agree", function()
+  local keys = crypto.stealth.keygen()
+  local spending_pub = keys.spending_key:public_key()
+  local decimal = enigma.decimal
+
+  local function scan(list) return crypto.stealth.scan(keys.viewing_key, spending_pub, list, 1) end
+  -- check's verdict on one announcement: true, false, or "refused" (it raised)
+  local function check(a)
+    local ok, r = pcall(crypto.stealth.check, a.stealth_address, a.ephemeral_public_key, keys.viewing_key,
+                        spending_pub, a.view_tag)
+    if not ok then return "refused" end
+    return r
+  end
+  -- scan's verdict on one announcement, in the same terms
+  local function scanned(a)
+    local found, invalid = scan { a }
+    if invalid == 1 then return "refused" end
+    return #found == 1
+  end
+  local function mine()
+    local p = crypto.stealth.generate(keys.meta_address)
+    return { stealth_address = p.stealth_address, ephemeral_public_key = p.ephemeral_public_key,
+             view_tag = p.view_tag }
+  end
+  local function with(a, field, value)
+    local copy = { stealth_address = a.stealth_address, ephemeral_public_key = a.ephemeral_public_key,
+                   view_tag = a.view_tag }
+    copy[field] = value
+    return copy
+  end
+
+  it("re-encodes real keys: the uncompressed form is the same point", function()
+    local g = crypto.private_key("0x" .. ("00"):rep(31) .. "01"):public_key()
+    assert.are.equal("0x0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+                     .. "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8",
+                     crypto.public_key(g, "uncompressed"))
+    for _ = 1, 10 do
+      local pub = crypto.generate_key():public_key()
+      local full = crypto.public_key(pub, "uncompressed")
+      assert.matches("^0x04" .. ("[0-9a-f]"):rep(128) .. "$", full)
+      assert.are.equal(pub, crypto.public_key(full))
+      assert.are.equal(pub, crypto.public_key(pub, "compressed"))
+    end
+    assert.has_error(function() crypto.public_key(g, "hybrid") end)
+  end)
+
+  it("finds an announcement whatever encoding of its ephemeral key check accepts", function()
+    local list, want = {}, {}
+    for i = 1, 12 do
+      local a = mine()
+      local key = a.ephemeral_public_key
+      local full = crypto.public_key(key, "uncompressed")
+      local forms = { key, full, full:sub(3), full:upper():gsub("^0X", "0x"), "0X" .. full:sub(3):upper(),
+                      key:sub(3) }
+      a.ephemeral_public_key = forms[(i - 1) % #forms + 1]
+      if i % 3 == 0 then a.view_tag = nil end -- the full check, too
+      assert.is_true(check(a), a.ephemeral_public_key)
+      list[#list + 1] = a
+      want[#want + 1] = #list
+      list[#list + 1] = with(mine(), "stealth_address", crypto.stealth.generate(crypto.stealth.keygen().meta_address).stealth_address)
+    end
+    local found, invalid = scan(list)
+    assert.are.same(want, found)
+    assert.are.equal(0, invalid)
+    -- the threaded scan agrees
+    local big = {}
+    for i = 1, 300 do big[i] = list[(i - 1) % #list + 1] end
+    found, invalid = crypto.stealth.scan(keys.viewing_key, spending_pub, big, 2)
+    assert.are.equal(150, #found)
+    assert.are.equal(0, invalid)
+  end)
+
+  it("counts malformed the keys check refuses, and only those", function()
+    local a = mine()
+    local key = a.ephemeral_public_key
+    local full = crypto.public_key(key, "uncompressed")
+    local y_last = tonumber(full:sub(-2), 16)
+    local bad = {
+      ("0x%02x"):format(6 + y_last % 2) .. full:sub(5),           -- hybrid: the same point, refused
+      full:sub(1, -3) .. ("%02x"):format(y_last ~ 1),              -- y off the curve
+      "0x04" .. key:sub(5),                                        -- uncompressed prefix, 33 bytes
+      "0x05" .. key:sub(5),                                        -- no such prefix
+      full:sub(1, -3),                                             -- 64 bytes
+      full .. "00",                                                -- 66 bytes
+      key .. "0",                                                  -- odd digits
+      key:sub(1, -2) .. "g",                                       -- not hex
+      "0x02" .. ("0"):rep(63) .. "5",                              -- x with no y
+      "", "0x",
+      42, true, {}, crypto.generate_key(),                         -- not text
+    }
+    local list = {}
+    for i, k in ipairs(bad) do
+      list[i] = with(a, "ephemeral_public_key", k)
+      assert.are.equal("refused", check(list[i]), tostring(k))
+    end
+    list[#list + 1] = with(a, "ephemeral_public_key", nil)
+    local found, invalid = scan(list)
+    assert.are.same({}, found)
+    assert.are.equal(#list, invalid)
+    -- the good ones beside them are still found
+    list[#list + 1] = a
+    list[#list + 1] = with(a, "ephemeral_public_key", full)
+    found, invalid = scan(list)
+    assert.are.same({ #list - 1, #list }, found)
+    assert.are.equal(#list - 2, invalid)
+  end)
+
+  it("reads addresses as check does", function()
+    local a = mine()
+    local lower = a.stealth_address:lower()
+    local goods = { a.stealth_address, lower, "0x" .. lower:sub(3):upper() }
+    for _, address in ipairs(goods) do
+      local b = with(a, "stealth_address", address)
+      assert.is_true(check(b), address)
+      assert.is_true(scanned(b), address)
+    end
+    -- a mixed-case address with a broken checksum, no 0x, wrong lengths, not text
+    local at = a.stealth_address:find("[a-fA-F]", 3)
+    local c = a.stealth_address:sub(at, at)
+    local flipped = a.stealth_address:sub(1, at - 1) .. (c == c:upper() and c:lower() or c:upper())
+                    .. a.stealth_address:sub(at + 1)
+    local bads = { lower:sub(3), lower:sub(1, -3), lower .. "00", "0x" .. lower:sub(3, -2) .. "g", 42, false }
+    -- (one letter's case flipped is a broken checksum unless no case is mixed any more)
+    local body = flipped:sub(3)
+    if body ~= body:lower() and body ~= body:upper() then bads[#bads + 1] = flipped end
+    for _, address in ipairs(bads) do
+      local b = with(a, "stealth_address", address)
+      assert.are.equal("refused", check(b), tostring(address))
+      assert.are.equal("refused", scanned(b), tostring(address))
+    end
+  end)
+
+  it("takes a view tag in every numeric form, and refuses what is not a tag", function()
+    local a = mine()
+    local t = a.view_tag
+    local same = { t, t + 0.0, decimal(tostring(t)), decimal(t .. ".000"), nil, enigma.null, -0.0 * t }
+    if t ~= 0 then same[7] = nil end
+    for i = 1, 7 do
+      local tag = same[i]
+      local b = with(a, "view_tag", tag)
+      assert.is_true(check(b), tostring(tag))
+      assert.is_true(scanned(b), tostring(tag))
+    end
+    local bad = { t + 0.5, t - 0.25, 0 / 0, -(0 / 0), math.huge, -math.huge, -1, 256, -1.0, 256.0, 1e300,
+                  math.maxinteger, math.mininteger, 2 ^ 53, t + 256, t - 256, tostring(t), ("%d.0"):format(t),
+                  true, false, {}, decimal(t .. ".5"), decimal("-1"), decimal("256"), decimal("-" .. t + 1),
+                  decimal("1e3"), crypto.generate_key(), print }
+    local list = {}
+    for i, tag in ipairs(bad) do
+      list[i] = with(a, "view_tag", tag)
+      assert.are.equal("refused", check(list[i]), tostring(tag))
+    end
+    local found, invalid = scan(list)
+    assert.are.same({}, found)
+    assert.are.equal(#bad, invalid)
+    local ok, err = pcall(crypto.stealth.check, a.stealth_address, a.ephemeral_public_key, keys.viewing_key,
+                          spending_pub, t + 0.5)
+    assert.is_false(ok)
+    assert.matches("bad argument #5 .*view tag is an integer from 0 to 255", err)
+  end)
+
+  it("never matches an announcement whose view tag is wrong, however it is written", function()
+    local a = mine()
+    -- every tag there is, in every numeric form: only the right one matches
+    for _, form in ipairs { function(x) return x end, function(x) return x + 0.0 end,
+                            function(x) return decimal(tostring(x)) end,
+                            function(x) return decimal(x .. ".00") end } do
+      local list = {}
+      for tag = 0, 255 do list[tag + 1] = with(a, "view_tag", form(tag)) end
+      local found, invalid = scan(list)
+      assert.are.same({ a.view_tag + 1 }, found)
+      assert.are.equal(0, invalid)
+      for tag = 0, 255, 51 do
+        if tag ~= a.view_tag then assert.is_false(check(list[tag + 1])) end
+      end
+    end
+    -- a JSON round trip (a decoder that makes floats) keeps the verdicts
+    local list = cjson.decode(cjson.encode { with(a, "view_tag", a.view_tag),
+                                             with(a, "view_tag", (a.view_tag + 1) % 256) })
+    assert.are.same({ 1 }, (scan(list)))
+    -- someone else's announcement with our tag is still not ours
+    local other = crypto.stealth.generate(crypto.stealth.keygen().meta_address)
+    local found = scan { with(other, "view_tag", a.view_tag + 0.0), with(other, "view_tag", nil) }
+    assert.are.same({}, found)
+  end)
+end)
+
 describe("deposit notes", function()
   it("round-trip through their text form", function()
     local note = crypto.note.new { amount = "1.50", token = ("0x" .. ("ab"):rep(20)), chain_id = 10 }
@@ -228,6 +417,25 @@ describe("deposit notes", function()
     assert.matches("^0x" .. ("[0-9a-f]"):rep(64) .. "$", note:commitment())
     assert.matches("redacted", tostring(note))
     assert.is_nil(tostring(note):find(text:sub(-40), 1, true))
+  end)
+
+  it("are taken as a note or its text by note.of, and stay closed once closed", function()
+    local note = crypto.note.new { amount = "3", chain_id = 5 }
+    assert.are.equal(note, crypto.note.of(note))
+    local text = note:text()
+    local parsed = crypto.note.of(text)
+    assert.are_not.equal(note, parsed)
+    assert.are.equal(note:commitment(), parsed:commitment())
+    assert.are.equal("EFORMAT", crypto_error(crypto.note.of, "enigma-note-v1-garbage").code)
+    for _, bad in ipairs { 42, {}, crypto.generate_key() } do
+      assert.has_error(function() crypto.note.of(bad) end)
+    end
+    note:close()
+    assert.are.equal("enigma.crypto.note (closed)", tostring(note))
+    assert.has_error(function() crypto.note.of(note) end, "attempt to use a closed note")
+    assert.has_error(function() note:text() end, "attempt to use a closed note")
+    parsed:wipe() -- the older name still works
+    assert.has_error(function() parsed:hashes() end, "attempt to use a closed note")
   end)
 
   it("detect a mistyped note", function()

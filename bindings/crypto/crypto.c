@@ -301,16 +301,26 @@ static int crypto_checksum_address(lua_State *L)
     return 1;
 }
 
-/* crypto.public_key(hex) -> compressed 0x + 66 hex; validates the point. */
+/* crypto.public_key(hex [, "compressed" | "uncompressed"]) -> 0x + 66 hex
+ * (compressed, the default) or 0x04 + 128 hex; validates the point. */
 static int crypto_public_key(lua_State *L)
 {
+    static const char *const forms[] = {"compressed", "uncompressed", NULL};
     size_t len;
     const char *hex = luaL_checklstring(L, 1, &len);
-    uint8_t pub[ENIGMA_PUBKEY_BYTES];
+    int uncompressed = luaL_checkoption(L, 2, "compressed", forms);
+    uint8_t pub[ENIGMA_PUBKEY_BYTES], full[ENIGMA_PUBKEY_MAX_BYTES];
+    char text[2 * ENIGMA_PUBKEY_MAX_BYTES + 3];
     enigma_error err;
     if (enigma_pubkey_parse_hex(pub, hex, len, &err) < 0)
         return enigma_lua_error_raise(L, &err);
-    push_pubkey_hex(L, pub);
+    if (!uncompressed) {
+        push_pubkey_hex(L, pub);
+        return 1;
+    }
+    if (enigma_pubkey_uncompress(full, pub, &err) < 0)
+        return enigma_lua_error_raise(L, &err);
+    lua_pushlstring(L, text, enigma_hex_encode(text, full, sizeof full, 1));
     return 1;
 }
 

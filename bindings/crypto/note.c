@@ -3,15 +3,19 @@
  *
  *   new{ amount, token, chain_id } -> note   (random nullifier and secret)
  *   parse(text)                    -> note   (raises EFORMAT / ECHECKSUM)
+ *   of(note_or_text)               -> note   (the note itself, or its text parsed)
  *   note:amount(), note:token(), note:chain_id()   (canonical amount string,
  *                                                  lowercase 0x token, integer)
  *   note:commitment(), note:nullifier_hash() -> "0x" + 64 hex
  *   note:hashes()                  -> both (what a deposit row stores)
  *   note:text()                    -> "enigma-note-v1-..." (the secret itself)
- *   note:wipe()                    (also on __gc and __close)
+ *   note:close(), note:wipe()      (also on __gc and __close)
  *
- * A note userdata keeps its enigma_note in guarded memory; tostring is
- * redacted.
+ * A note userdata keeps its enigma_note in guarded memory. Its secret leaves
+ * only through note:text(), an explicit export: tostring is redacted (amount
+ * and chain, which the deposit row holds in the clear), and the userdata has
+ * no __concat, no __index other than the methods above, and no JSON or SQL
+ * form (enigma.json and enigma.db refuse it). A closed note raises on use.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -31,7 +35,7 @@ static enigma_note *check_note(lua_State *L, int idx)
 {
     enigma_note *note = enigma_lua_guarded_bytes(L, idx, NOTE_MT);
     if (note == NULL)
-        luaL_error(L, "attempt to use a wiped note");
+        luaL_error(L, "attempt to use a closed note");
     return note;
 }
 
@@ -84,6 +88,27 @@ static int note_parse(lua_State *L)
     return 1;
 }
 
+/* note.of(v): v when it is an open note; a new note parsed from v when it is
+ * the text form (raises EFORMAT / ECHECKSUM). For functions that take either,
+ * as deposits.withdraw does; the caller wipes a note it did not get. */
+static int note_of(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TSTRING)
+        return note_parse(L);
+    if (luaL_testudata(L, 1, NOTE_MT) == NULL)
+        return luaL_typeerror(L, 1, "enigma.crypto.note or the text of one");
+    check_note(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int note_close(lua_State *L)
+{
+    luaL_checkudata(L, 1, NOTE_MT);
+    enigma_lua_guarded_wipe(L, 1, NOTE_MT);
+    return 0;
+}
+
 static void push_hash(lua_State *L, const uint8_t hash[ENIGMA_NOTE_HASH_BYTES])
 {
     char hex[2 * ENIGMA_NOTE_HASH_BYTES + 3];
@@ -131,10 +156,10 @@ static int note_tostring(lua_State *L)
 {
     const enigma_note *note = enigma_lua_guarded_bytes(L, 1, NOTE_MT);
     if (note == NULL)
-        lua_pushliteral(L, "enigma.crypto.note (wiped)");
+        lua_pushliteral(L, "enigma.crypto.note (closed)");
     else
-        lua_pushfstring(L, "enigma.crypto.note (redacted; %s on chain %d)", note->amount,
-                        (int)note->chain_id);
+        lua_pushfstring(L, "enigma.crypto.note (redacted; %s on chain %I)", note->amount,
+                        (lua_Integer)note->chain_id);
     return 1;
 }
 
@@ -166,10 +191,13 @@ static const luaL_Reg note_methods[] = {
     {"nullifier_hash", note_nullifier_hash},
     {"hashes", note_hashes},
     {"text", note_text},
+    {"close", note_close},
     {NULL, NULL}
 };
 
-static const luaL_Reg note_functions[] = {{"new", note_new}, {"parse", note_parse}, {NULL, NULL}};
+static const luaL_Reg note_functions[] = {
+    {"new", note_new}, {"parse", note_parse}, {"of", note_of}, {NULL, NULL}
+};
 
 ENIGMA_EXPORT int luaopen_enigma_crypto_note(lua_State *L)
 {

@@ -13,7 +13,12 @@
  *                                   -> { indices of matches }, invalid count
  *
  * Keys are private-key userdata or hex strings; public keys are hex (33 or 65
- * bytes). Addresses come out EIP-55 and are accepted in any valid form.
+ * bytes). Addresses come out EIP-55 and are accepted in any valid form. A
+ * view tag is an integer 0..255 in any numeric form (integer, integral float,
+ * integral enigma.decimal); nil or enigma.null is none. A wrong tag is a
+ * non-match even when the address would match (EIP-5564). scan reads each
+ * announcement's fields exactly as check reads its arguments, and counts an
+ * announcement with any malformed field invalid instead of raising.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -138,13 +143,85 @@ static int stealth_generate(lua_State *L)
     return 1;
 }
 
+/* Reads up to 3 integer digits of `s` (the whole of it, after an optional
+ * fraction of zeros) into *tag: the text of an integral enigma.decimal. */
+static int decimal_tag(const char *s, size_t len, int *tag)
+{
+    size_t i = 0, digits = 0;
+    int negative = 0, value = 0;
+
+    if (i < len && s[i] == '-') {
+        negative = 1;
+        i++;
+    }
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+        value = value * 10 + (s[i] - '0');
+        if (value > 255)
+            return -1;
+    }
+    if (digits == 0)
+        return -1;
+    if (i < len && s[i] == '.')
+        for (i++; i < len && s[i] == '0'; i++)
+            ;
+    if (i != len || (negative && value != 0))
+        return -1;
+    *tag = value;
+    return 0;
+}
+
+/*
+ * The view tag at `idx`: 0..255, VIEW_TAG_NONE for none (nil or enigma.null,
+ * a NULL column), VIEW_TAG_BAD for anything that is not a view tag. A tag is
+ * a number whatever its representation: an integer, a float with an integral
+ * value (33.0, as a JSON decoder may make it), or an integral enigma.decimal.
+ * A fraction, NaN, an infinity, a value outside 0..255, a string or any other
+ * type is not one. Used by check (which raises) and scan (which counts the
+ * announcement malformed), so both read a tag alike.
+ */
+#define VIEW_TAG_NONE (-1)
+#define VIEW_TAG_BAD (-2)
+
+static int view_tag_at(lua_State *L, int idx)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNONE:
+    case LUA_TNIL:
+        return VIEW_TAG_NONE;
+    case LUA_TLIGHTUSERDATA:
+        return lua_touserdata(L, idx) == NULL ? VIEW_TAG_NONE : VIEW_TAG_BAD;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            lua_Integer tag = lua_tointeger(L, idx);
+            return tag >= 0 && tag <= 255 ? (int)tag : VIEW_TAG_BAD;
+        } else {
+            lua_Number x = lua_tonumber(L, idx);
+            /* NaN fails both comparisons; -0.0 is 0. */
+            if (!(x >= 0 && x <= 255) || x != (lua_Number)(int)x)
+                return VIEW_TAG_BAD;
+            return (int)x;
+        }
+    case LUA_TUSERDATA:
+        if (enigma_lua_isdecimal(L, idx)) {
+            size_t len;
+            int tag;
+            const char *text = luaL_tolstring(L, idx, &len);
+            int rc = decimal_tag(text, len, &tag);
+            lua_pop(L, 1);
+            return rc == 0 ? tag : VIEW_TAG_BAD;
+        }
+        return VIEW_TAG_BAD;
+    default:
+        return VIEW_TAG_BAD;
+    }
+}
+
 static int opt_view_tag(lua_State *L, int idx)
 {
-    if (lua_isnoneornil(L, idx))
-        return -1;
-    lua_Integer tag = luaL_checkinteger(L, idx);
-    luaL_argcheck(L, tag >= 0 && tag <= 255, idx, "a view tag is 0 to 255");
-    return (int)tag;
+    int tag = view_tag_at(L, idx);
+    luaL_argcheck(L, tag != VIEW_TAG_BAD, idx,
+                  "a view tag is an integer from 0 to 255 (a number or enigma.decimal), or nil");
+    return tag;
 }
 
 static int stealth_check(lua_State *L)
@@ -179,35 +256,36 @@ static int stealth_private_key(lua_State *L)
     return 1;
 }
 
-/* Reads announcement i (a table with ephemeral_public_key, stealth_address
- * and optional view_tag) into `a`. Malformed text is not an error: the
- * announcements are other people's, so a bad one must not stop the scan. Its
- * bytes stay zero, which is not a curve point, and the scan marks it invalid
- * (or, for a bad address, simply not ours). */
+/*
+ * Reads announcement i (a table with ephemeral_public_key, stealth_address
+ * and optional view_tag) into `a`, reading each field as check reads its
+ * argument: the key in either encoding (hex of 33 or 65 bytes, 0x optional),
+ * the address as enigma_address_parse takes it, the tag by view_tag_at.
+ * Malformed data is not an error: the announcements are other people's, so
+ * a bad one must not stop the scan. It is counted invalid instead, whichever
+ * field is wrong: the key's length is left 0, which the scan marks invalid.
+ */
 static void read_announcement(lua_State *L, int list, lua_Integer i, enigma_stealth_announcement *a)
 {
-    size_t len;
+    size_t len, n = 0;
     const char *text;
+    int ok = 1;
 
     memset(a, 0, sizeof *a);
-    a->view_tag = -1;
+    a->view_tag = VIEW_TAG_NONE;
     if (lua_geti(L, list, i) != LUA_TTABLE)
         luaL_error(L, "announcement %d is not a table", (int)i);
     lua_getfield(L, -1, "ephemeral_public_key");
-    text = lua_tolstring(L, -1, &len);
-    if (text == NULL ||
-        enigma_hex_decode_exact(a->ephemeral_pub, ENIGMA_PUBKEY_BYTES, text, len, NULL) < 0)
-        memset(a->ephemeral_pub, 0, sizeof a->ephemeral_pub);
+    text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    ok &= text != NULL &&
+          enigma_hex_decode(a->ephemeral_pub, sizeof a->ephemeral_pub, &n, text, len, NULL) == 0;
     lua_getfield(L, -2, "stealth_address");
-    text = lua_tolstring(L, -1, &len);
-    if (text == NULL ||
-        enigma_hex_decode_exact(a->address, ENIGMA_ADDRESS_BYTES, text, len, NULL) < 0)
-        memset(a->address, 0, sizeof a->address);
+    text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    ok &= text != NULL && enigma_address_parse(a->address, text, len, NULL) == 0;
     lua_getfield(L, -3, "view_tag");
-    if (lua_isinteger(L, -1)) {
-        lua_Integer tag = lua_tointeger(L, -1);
-        a->view_tag = tag >= 0 && tag <= 255 ? (int)tag : -1;
-    }
+    a->view_tag = view_tag_at(L, -1);
+    ok &= a->view_tag != VIEW_TAG_BAD;
+    a->ephemeral_len = ok ? n : 0;
     lua_pop(L, 4);
 }
 

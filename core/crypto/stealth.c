@@ -116,14 +116,14 @@ int enigma_pubkey_from_seckey(uint8_t pub[ENIGMA_PUBKEY_BYTES],
     return 0;
 }
 
-int enigma_pubkey_parse(uint8_t pub[ENIGMA_PUBKEY_BYTES], const uint8_t *in, size_t n,
-                        enigma_error *err)
+/*
+ * The one rule for a public key's encoding, shared by every key input
+ * (enigma_pubkey_parse, and so check, and the scan's ephemeral keys): 33
+ * bytes with 0x02/0x03 or 65 with 0x04, on the curve. `err` may be NULL.
+ */
+static int parse_any(const secp256k1_context *ctx, secp256k1_pubkey *pk, const uint8_t *in,
+                     size_t n, enigma_error *err)
 {
-    const secp256k1_context *ctx = secp_ctx(err);
-    secp256k1_pubkey pk;
-
-    if (ctx == NULL)
-        return -1;
     if (n != 33 && n != 65)
         return enigma_error_set(err, "ELENGTH",
                                 "a public key is 33 bytes (compressed) or 65 (uncompressed), "
@@ -140,11 +140,40 @@ int enigma_pubkey_parse(uint8_t pub[ENIGMA_PUBKEY_BYTES], const uint8_t *in, siz
         return enigma_error_set(err, "EKEY",
                                 "not a public key: a 65-byte key starts with 0x04, not 0x%02x",
                                 in[0]);
-    if (!secp256k1_ec_pubkey_parse(ctx, &pk, in, n))
+    if (!secp256k1_ec_pubkey_parse(ctx, pk, in, n))
         return enigma_error_set(err, "EKEY", "not a public key: not a point on secp256k1");
+    return 0;
+}
+
+int enigma_pubkey_parse(uint8_t pub[ENIGMA_PUBKEY_BYTES], const uint8_t *in, size_t n,
+                        enigma_error *err)
+{
+    const secp256k1_context *ctx = secp_ctx(err);
+    secp256k1_pubkey pk;
+
+    if (ctx == NULL)
+        return -1;
+    if (parse_any(ctx, &pk, in, n, err) < 0)
+        return -1;
     return serialize33(ctx, pub, &pk) == 0
                ? 0
                : enigma_error_set(err, "EKEY", "not a public key: not a point on secp256k1");
+}
+
+int enigma_pubkey_uncompress(uint8_t out[ENIGMA_PUBKEY_MAX_BYTES],
+                             const uint8_t pub[ENIGMA_PUBKEY_BYTES], enigma_error *err)
+{
+    const secp256k1_context *ctx = secp_ctx(err);
+    secp256k1_pubkey pk;
+    size_t len = ENIGMA_PUBKEY_MAX_BYTES;
+
+    if (ctx == NULL)
+        return -1;
+    if (parse33(ctx, &pk, pub, "public key", err) < 0)
+        return -1;
+    if (!secp256k1_ec_pubkey_serialize(ctx, out, &len, &pk, SECP256K1_EC_UNCOMPRESSED))
+        return enigma_error_set(err, "EKEY", "the public key is not a point on secp256k1");
+    return 0;
 }
 
 int enigma_pubkey_parse_hex(uint8_t pub[ENIGMA_PUBKEY_BYTES], const char *hex, size_t len,
@@ -415,7 +444,8 @@ static void scan_range(scan_job *job)
 
     for (size_t i = 0; i < job->n; i++) {
         enigma_stealth_announcement *a = &job->list[i];
-        if (!secp256k1_ec_pubkey_parse(job->ctx, &eph, a->ephemeral_pub, ENIGMA_PUBKEY_BYTES)) {
+        if (a->view_tag < -1 || a->view_tag > 255 ||
+            parse_any(job->ctx, &eph, a->ephemeral_pub, a->ephemeral_len, NULL) < 0) {
             a->match = -1;
             continue;
         }

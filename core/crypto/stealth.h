@@ -17,8 +17,9 @@
  *   private key   p_stealth = (p_spend + s_h) mod n.
  *
  * Keys are fixed-size byte arrays: private keys 32 bytes big-endian, public
- * keys 33 bytes compressed. Private keys are the caller's; this module keeps
- * no copy and wipes its temporaries. Errors: EKEY (not a valid scalar or
+ * keys 33 bytes compressed (parsed from 33 or 65; a scanned announcement
+ * keeps its ephemeral key as announced). Private keys are the caller's; this
+ * module keeps no copy and wipes its temporaries. Errors: EKEY (not a valid scalar or
  * curve point), ELENGTH, EHEX, EFORMAT.
  */
 #ifndef ENIGMA_STEALTH_H
@@ -32,6 +33,7 @@
 
 #define ENIGMA_SECKEY_BYTES 32
 #define ENIGMA_PUBKEY_BYTES 33
+#define ENIGMA_PUBKEY_MAX_BYTES 65 /* uncompressed: 0x04 || x || y */
 #define ENIGMA_META_ADDRESS_PREFIX "st:eth:0x"
 #define ENIGMA_META_ADDRESS_TEXT_MAX (9 + 2 * 66 + 1)
 
@@ -54,6 +56,12 @@ int enigma_pubkey_from_seckey(uint8_t pub[ENIGMA_PUBKEY_BYTES],
  * other length (ELENGTH). */
 int enigma_pubkey_parse(uint8_t pub[ENIGMA_PUBKEY_BYTES], const uint8_t *in, size_t n,
                         enigma_error *err) ENIGMA_STEALTH_MUST_CHECK;
+
+/* The 65-byte uncompressed form (0x04 || x || y) of a compressed key;
+ * -1 EKEY if `pub` is not a point. */
+int enigma_pubkey_uncompress(uint8_t out[ENIGMA_PUBKEY_MAX_BYTES],
+                             const uint8_t pub[ENIGMA_PUBKEY_BYTES],
+                             enigma_error *err) ENIGMA_STEALTH_MUST_CHECK;
 
 /* As enigma_pubkey_parse, from hex text (with or without 0x). */
 int enigma_pubkey_parse_hex(uint8_t pub[ENIGMA_PUBKEY_BYTES], const char *hex, size_t len,
@@ -116,19 +124,30 @@ int enigma_stealth_private_key(uint8_t out[ENIGMA_SECKEY_BYTES],
                                const uint8_t spending_seckey[ENIGMA_SECKEY_BYTES],
                                enigma_error *err) ENIGMA_STEALTH_MUST_CHECK;
 
-/* One announcement for enigma_stealth_scan: inputs, then the verdict. */
+/*
+ * One announcement for enigma_stealth_scan: inputs, then the verdict. The
+ * ephemeral key is as announced, in either encoding enigma_pubkey_parse
+ * takes (33 bytes compressed, 65 uncompressed with 0x04), so the scan finds
+ * every announcement enigma_stealth_check would; it is validated by the
+ * scan. An announcement is invalid (match -1, and no work is spent on it)
+ * when its key is not a point in one of those encodings, or its view tag is
+ * neither -1 nor 0..255. A caller that found some other field malformed
+ * sets ephemeral_len to 0 to have it counted invalid too.
+ */
 typedef struct enigma_stealth_announcement {
-    uint8_t ephemeral_pub[ENIGMA_PUBKEY_BYTES]; /* as stored; validated by the scan */
+    uint8_t ephemeral_pub[ENIGMA_PUBKEY_MAX_BYTES];
+    size_t ephemeral_len; /* 33 or 65; anything else is invalid */
     uint8_t address[ENIGMA_ADDRESS_BYTES];
     int view_tag;  /* 0..255, or -1 if none */
-    int match;     /* out: 1 mine, 0 not mine, -1 invalid ephemeral key */
+    int match;     /* out: 1 mine, 0 not mine, -1 invalid */
 } enigma_stealth_announcement;
 
 /*
- * Checks `n` announcements for one recipient, using the view tag, spread over
- * `threads` threads (0: one per online CPU). The secp256k1 multiplication is
- * the whole cost, so threads scale it. Returns the number of matches, or -1
- * (EKEY for an invalid recipient key, ENOMEM/ETHREAD).
+ * Checks `n` announcements for one recipient, using the view tag (a tag that
+ * differs from the shared secret's rejects the announcement, whatever its
+ * address), spread over `threads` threads (0: one per online CPU). The
+ * secp256k1 multiplication is the whole cost, so threads scale it. Returns the number of matches,
+ * or -1 (EKEY for an invalid recipient key, ENOMEM/ETHREAD).
  */
 long enigma_stealth_scan(enigma_stealth_announcement *list, size_t n,
                          const uint8_t viewing_seckey[ENIGMA_SECKEY_BYTES],

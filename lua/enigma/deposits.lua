@@ -1,18 +1,24 @@
 --- enigma.deposits: privacy-pool deposits and withdrawals with notes.
 --
---   local note_text, deposit = deposits.create{ wallet = "0x...", amount = "1.5",
+--   local note, deposit = deposits.create{ wallet = "0x...", amount = "1.5",
 --       token = "0x00..00", token_symbol = "ETH", chain_id = 1, privacy_level = "standard" }
---   local withdrawal = deposits.withdraw{ note = note_text, recipient = "0x..." }
+--   show_once(note:text())                     -- the depositor keeps the text, nobody else
+--   local withdrawal = deposits.withdraw{ note = note, recipient = "0x..." }   -- or the text
+--   note:close()                               -- or `local note <close> = ...`
 --
 -- create inserts the privacy_deposits row (with the note's commitment and nullifier hash) and
--- a pending privacy_deposit transaction, and returns the note text: the only copy there will
--- ever be. withdraw recomputes both hashes from the note, checks them against the stored
--- deposit, marks it withdrawn and records a pending privacy_withdrawal transaction. Each runs
--- in one database transaction; the deposit row is locked (FOR UPDATE) before its status is
--- read, so of two concurrent withdrawals of one note exactly one succeeds.
+-- a pending privacy_deposit transaction, and returns the note: the only copy there will ever
+-- be. The note is an enigma.crypto.note, a userdata holding its secret in guarded memory:
+-- tostring is redacted, it has no JSON or SQL form and does not concatenate, and its text
+-- leaves only through note:text(). close() (also __close and __gc) wipes it. withdraw takes
+-- the note or its text, recomputes both hashes, checks them against the stored deposit, marks
+-- it withdrawn and records a pending privacy_withdrawal transaction; it does not close the
+-- caller's note. Each runs in one database transaction; the deposit row is locked (FOR UPDATE)
+-- before its status is read, so of two concurrent withdrawals of one note exactly one succeeds.
 --
 -- Both take `db` (a connection; default: enigma.db.connect() once). Bad data (a mistyped
--- note, a spent note, a malformed address) returns nil, message, code; misuse raises.
+-- note, a spent note, a malformed address) returns nil, message, code; misuse (a closed note,
+-- a note that is neither a note nor text) raises.
 -- Codes: EFORMAT, ECHECKSUM (the note), EADDRESS, EUNKNOWN (no deposit has this note),
 -- EMISMATCH (the note's amount, token or chain differ from the deposit's), ESPENT, EFAILED,
 -- ELOCKED (withdrawal_available_at is in the future).
@@ -47,7 +53,8 @@ function deposits.create(opts)
   local commitment, nullifier_hash = note:hashes()
   local amount = note:amount()
 
-  local deposit = db:transaction(function(tx)
+  -- The note is wiped if the deposit is not made: nobody could use it.
+  local made, deposit = pcall(db.transaction, db, function(tx)
     -- The anonymity set is the live deposits of the same pool (chain, token, tier), this one included.
     local row = tx:query([[
       INSERT INTO privacy_deposits (user_wallet, chain_id, amount, token_address, token_symbol,
@@ -66,9 +73,11 @@ function deposits.create(opts)
       wallet, amount, token, symbol, tier, commitment, chain_id)
     return row
   end)
-  local text = note:text()
-  note:wipe()
-  return text, {
+  if not made then
+    note:close()
+    error(deposit, 0)
+  end
+  return note, {
     id = deposit.id, commitment = commitment, amount = amount, token = token, chain_id = chain_id,
     anonymity_set = deposit.anonymity_set, created_at = deposit.created_at,
   }
@@ -86,15 +95,19 @@ end
 
 function deposits.withdraw(opts)
   assert(type(opts) == "table", "deposits.withdraw{ note, recipient } takes a table")
-  if type(opts.note) ~= "string" then error("deposits.withdraw: note (the note text) is required", 2) end
+  local given = opts.note
+  if type(given) ~= "string" and type(given) ~= "userdata" then
+    error("deposits.withdraw: note (an enigma.crypto.note or its text) is required", 2)
+  end
   local db = workflow.connection(opts)
   local recipient, err, code = workflow.address(opts.recipient, "recipient")
   if not recipient then return nil, err, code end
 
-  local ok, note = pcall(crypto.note.parse, opts.note)
+  -- A closed note, or a userdata that is no note, raises here: misuse, not bad data.
+  local ok, note = pcall(crypto.note.of, given)
   if not ok then return workflow.failure(note) end
   local commitment, nullifier_hash = note:hashes()
-  note:wipe()
+  if note ~= given then note:close() end -- parsed from the text: ours to wipe
 
   return db:transaction(function(tx)
     local d = tx:query([[

@@ -235,11 +235,19 @@ static void test_pubkey_parse(void)
     CHECK(memcmp(pub, g, 33) == 0);
     CHECK(enigma_pubkey_parse(pub, g, 33, &err) == 0);
     CHECK(memcmp(pub, g, 33) == 0);
+    /* and back: enigma_pubkey_uncompress is libsecp256k1's uncompressed form */
+    uint8_t full[65];
+    CHECK(enigma_pubkey_uncompress(full, g, &err) == 0);
+    CHECK(memcmp(full, g65, 65) == 0);
+    CHECK_STR(hex_of(full + 33, 32),
+              "0x483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8");
 
     /* x = 5 has no y; libsecp256k1 agrees */
     unhex(in, 33, NOT_A_POINT);
     CHECK(secp256k1_ec_pubkey_parse(ctx, &pt, in, 33) == 0);
     CHECK(enigma_pubkey_parse(pub, in, 33, &err) < 0);
+    CHECK(failed_with("EKEY", "not a point on secp256k1"));
+    CHECK(enigma_pubkey_uncompress(full, in, &err) < 0);
     CHECK(failed_with("EKEY", "not a point on secp256k1"));
     /* x = 2^256 - 1 is not even a field element */
     memset(in, 0xff, 33);
@@ -453,6 +461,35 @@ static void test_random_round_trips(void)
 
 #define SCAN_N 2000
 
+/* The same point, 65 bytes uncompressed (0x04 || x || y). */
+static void uncompress(uint8_t out[65], const uint8_t in[33])
+{
+    secp256k1_pubkey pk;
+    size_t len = 65;
+    if (!secp256k1_ec_pubkey_parse(secp256k1_context_static, &pk, in, 33) ||
+        !secp256k1_ec_pubkey_serialize(secp256k1_context_static, out, &len, &pk,
+                                       SECP256K1_EC_UNCOMPRESSED)) {
+        fprintf(stderr, "uncompress: not a point\n");
+        exit(2);
+    }
+}
+
+/* Announcement `a` from payment `pay`, its key compressed or not. */
+static void announce(enigma_stealth_announcement *a, const enigma_stealth_payment *pay,
+                     int uncompressed)
+{
+    memset(a->ephemeral_pub, 0, sizeof a->ephemeral_pub);
+    if (uncompressed) {
+        uncompress(a->ephemeral_pub, pay->ephemeral_pub);
+        a->ephemeral_len = 65;
+    } else {
+        memcpy(a->ephemeral_pub, pay->ephemeral_pub, 33);
+        a->ephemeral_len = 33;
+    }
+    memcpy(a->address, pay->address, 20);
+    a->view_tag = pay->view_tag;
+}
+
 static void test_scan(void)
 {
     static const size_t mine_at[] = {0, 3, 511, 1000, 1001, 1500, 1999};
@@ -473,32 +510,60 @@ static void test_scan(void)
         setup_ok &= enigma_stealth_meta_from_keys(&others[i], osk[i], osk[(i + 1) % 3], &err) == 0;
     for (size_t i = 0; i < SCAN_N; i++) {
         setup_ok &= enigma_stealth_generate(&pay, &others[i % 3], NULL, &err) == 0;
-        memcpy(list[i].ephemeral_pub, pay.ephemeral_pub, 33);
-        memcpy(list[i].address, pay.address, 20);
-        list[i].view_tag = i % 5 == 0 ? -1 : pay.view_tag; /* some without a tag */
+        announce(&list[i], &pay, i % 7 == 3); /* some keys uncompressed */
+        if (i % 5 == 0)
+            list[i].view_tag = -1; /* some without a tag */
         want[i] = OTHER;
         if (i % 97 == 5) { /* malformed ephemeral keys */
-            list[i].ephemeral_pub[0] = i % 2 ? 0x05 : 0x04;
+            list[i].ephemeral_pub[0] = i % 2 ? 0x05 : list[i].ephemeral_len == 33 ? 0x04 : 0x02;
             want[i] = MALFORMED;
         } else if (i % 211 == 7) {
             unhex(list[i].ephemeral_pub, 33, NOT_A_POINT);
+            list[i].ephemeral_len = 33;
             want[i] = MALFORMED;
         }
     }
+    /* ours, in both encodings, with and without a tag */
     for (size_t j = 0; j < sizeof mine_at / sizeof mine_at[0]; j++) {
         size_t i = mine_at[j];
         setup_ok &= enigma_stealth_generate(&pay, &me, NULL, &err) == 0;
-        memcpy(list[i].ephemeral_pub, pay.ephemeral_pub, 33);
-        memcpy(list[i].address, pay.address, 20);
+        announce(&list[i], &pay, j % 2);
         list[i].view_tag = j == 2 ? -1 : pay.view_tag;
         want[i] = MINE;
     }
     /* ours by ephemeral key and tag, but a different address: not ours */
     setup_ok &= enigma_stealth_generate(&pay, &me, NULL, &err) == 0;
-    memcpy(list[42].ephemeral_pub, pay.ephemeral_pub, 33);
-    memcpy(list[42].address, pay.address, 20);
+    announce(&list[42], &pay, 0);
     list[42].address[0] ^= 0x80;
-    list[42].view_tag = pay.view_tag;
+    /* A wrong view tag is a non-match even when the address is ours (EIP-5564):
+     * every wrong tag, in either encoding of the key. */
+    for (size_t i = 43; i <= 46; i++) {
+        setup_ok &= enigma_stealth_generate(&pay, &me, NULL, &err) == 0;
+        announce(&list[i], &pay, i % 2);
+        list[i].view_tag = i < 45 ? pay.view_tag ^ 1 : (pay.view_tag + 128) % 256;
+        want[i] = OTHER;
+    }
+    /* ours, with an uncompressed key and no tag: the full check finds it */
+    setup_ok &= enigma_stealth_generate(&pay, &me, NULL, &err) == 0;
+    announce(&list[51], &pay, 1);
+    list[51].view_tag = -1;
+    want[51] = MINE;
+    /* Ours, but malformed: encodings check does not take, a tag out of range,
+     * a length the caller marked bad. */
+    for (size_t i = 60; i <= 67; i++) {
+        setup_ok &= enigma_stealth_generate(&pay, &me, NULL, &err) == 0;
+        announce(&list[i], &pay, 1);
+        want[i] = MALFORMED;
+    }
+    list[60].ephemeral_pub[0] = 0x06 | (list[60].ephemeral_pub[64] & 1); /* hybrid: a point */
+    list[61].ephemeral_pub[64] ^= 1;                                      /* y off the curve */
+    list[62].ephemeral_len = 0;
+    list[63].ephemeral_len = 64;
+    list[64].view_tag = 256;
+    list[65].view_tag = -2;
+    list[66].view_tag = 65536 + list[66].view_tag; /* the right tag, mod 2^16 */
+    list[67].ephemeral_pub[0] = 0x04;
+    list[67].ephemeral_len = 33; /* an uncompressed prefix on a compressed length */
     CHECK(setup_ok);
 
     static const int thread_counts[] = {1, 4, 2, 0, -3, 1000};
@@ -514,16 +579,34 @@ static void test_scan(void)
                             list[i].match, want[i]);
                 exact = 0;
             }
-        CHECK(got == 7);
+        CHECK(got == 8);
         CHECK(exact);
     }
     /* a short list runs inline whatever the thread count */
     for (size_t i = 0; i < 101; i++)
         list[i].match = 42;
-    CHECK(enigma_stealth_scan(list, 100, view, me.spending_pub, 8, &err) == 2);
-    CHECK(list[0].match == 1 && list[3].match == 1 && list[42].match == 0);
-    CHECK(list[5].match == -1 && list[7].match == -1 && list[99].match == 0);
+    CHECK(enigma_stealth_scan(list, 100, view, me.spending_pub, 8, &err) == 3);
+    CHECK(list[0].match == 1 && list[3].match == 1 && list[51].match == 1);
+    CHECK(list[42].match == 0 && list[43].match == 0 && list[44].match == 0);
+    CHECK(list[5].match == -1 && list[7].match == -1 && list[60].match == -1);
+    CHECK(list[99].match == 0);
     CHECK(list[100].match == 42); /* past the end: untouched */
+
+    /* check and scan agree on every announcement */
+    int agree = 1;
+    for (size_t i = 0; i < 100; i++) {
+        uint8_t eph[33];
+        int match = 0;
+        if (enigma_pubkey_parse(eph, list[i].ephemeral_pub, list[i].ephemeral_len, NULL) < 0 ||
+            list[i].view_tag < -1 || list[i].view_tag > 255) {
+            agree &= list[i].match == -1;
+            continue;
+        }
+        agree &= enigma_stealth_check(&match, list[i].address, eph, view, me.spending_pub,
+                                      list[i].view_tag, &err) == 0 &&
+                 match == list[i].match;
+    }
+    CHECK(agree);
 
     enigma_crypto_wipe(spend, sizeof spend);
     enigma_crypto_wipe(view, sizeof view);
