@@ -5,6 +5,7 @@
  * to text, setmetatable refusing __gc (finalizers run with hooks off), the
  * string metatable hidden, and the C loops a script could make long
  * (pattern matching, table.move/insert/remove) charged to the run's budget.
+ * It also has `decimal`, exact and bounded (sandbox_decimal.c).
  */
 #include <lualib.h>
 #include <string.h>
@@ -119,6 +120,7 @@ int enigma_sandbox_open(lua_State *L)
     luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
     luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
     lua_pop(L, 3);
+    enigma_sandbox_decimal_open(L);
     lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT,
                 ENIGMA_SANDBOX_HOOK_EVERY);   /* inherited by every thread */
     return 0;
