@@ -4,7 +4,8 @@
  * sandbox_lib.c (the library scripts see in a box) and sandbox_copy.c (values
  * crossing between a box and the host). Calls go one way: sandbox.c uses the
  * other three; sandbox_lib.c uses sandbox_limits.c; nothing calls back into
- * sandbox.c.
+ * sandbox.c. sandbox_decimal.c (the box's decimals) is opened by sandbox_lib.c
+ * and used by sandbox_copy.c; it charges through sandbox_limits.c.
  */
 #ifndef ENIGMA_SANDBOX_PRIVATE_H
 #define ENIGMA_SANDBOX_PRIVATE_H
