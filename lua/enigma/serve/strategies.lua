@@ -215,7 +215,7 @@ local decimal = enigma.decimal
 local NUMERIC_LIMIT = decimal("1e20")   -- NUMERIC(38,18) holds less than this, 18 places after the point
 
 --- A decimal's text without trailing zeros after the point, for messages.
-local function text(d)
+local function trimmed(d)
   local s = tostring(d)
   if s:find(".", 1, true) then s = (s:gsub("0+$", ""):gsub("%.$", "")) end
   return s
@@ -338,7 +338,7 @@ function handlers.propose(t, p)
     t.moved = t.moved + usd
     if t.moved > limit then
       fail("ctx.propose: %s of %s %s (%s USD) goes over the allocation limit (max_allocation_usd %s, %s USD this tick)",
-           kind, text(amount), token, text(usd), text(limit), text(t.moved))
+           kind, trimmed(amount), token, trimmed(usd), trimmed(limit), trimmed(t.moved))
     end
   end
   usd = usd and usd:round(18)            -- half up, to the column's scale, as PostgreSQL would
