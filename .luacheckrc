@@ -9,7 +9,7 @@ exclude_files = { "build*/**", ".enigma/**" }
 
 -- What a strategy sees under the sandbox (bindings/sandbox/sandbox_lib.c): the base
 -- library without dofile, loadfile, collectgarbage, print and require; string without
--- dump; table, math, utf8 and coroutine. No io, os, debug or package. A strategy that
+-- dump; table, math, utf8, coroutine and decimal. No io, os, debug or package. A strategy that
 -- reached for more would work with the sandbox off and fail with it on.
 stds.enigma_sandbox = {
   read_globals = {
@@ -21,6 +21,7 @@ stds.enigma_sandbox = {
       "packsize", "rep", "reverse", "sub", "unpack", "upper",
     } },
     "table", "math", "utf8", "coroutine",
+    decimal = { fields = { "new", "isdecimal", "tonumber" } },   -- sandbox_decimal.c
   },
 }
 files["scripts/agents/"] = { std = "enigma_sandbox" }

@@ -19,14 +19,17 @@ local function strategy(body, limits)
   return s
 end
 
-local POOLS = { { pool = "main:1", pool_type = "main", chain_id = 1, total_pool_size = 1e6, turnover_24h = 0.01 } }
+local decimal = require "enigma.decimal"
+-- What the database gives: NUMERIC columns as exact decimals.
+local POOLS = { { pool = "main:1", pool_type = "main", chain_id = 1, total_pool_size = decimal("1000000.000000000000000000"),
+                  turnover_24h = decimal("0.010000000000000000"), implied_eth_price = decimal("2000.000000000000000000") } }
 
 local function host(extra)
   local h = {
     pools = function() return POOLS end,
-    portfolio = function() return { privacy_score = 50 } end,
+    portfolio = function() return { privacy_score = decimal("50.00"), max_drawdown = decimal("1.5000") } end,
     activations = function() return { { id = "a2", status = "active", agent_type = "risk_shield",
-                                         current_allocation = 10, total_profit = -5 } } end,
+                                         current_allocation = decimal("10"), total_profit = decimal("-5") } } end,
     recent = function() return {} end,
     now = function() return 1700000000 end,
   }
@@ -233,10 +236,13 @@ describe("a valid tick", function()
       ctx.state.n = (ctx.state.n or 0) + 1]])
     local out = strategies.tick(s, ACTIVATION, host(), { n = 41 })
     assert.is_true(out.ok, out.error)
-    assert.are.same({ "pools 1 score 50" }, out.logs)
-    assert.are.same({ { tx_type = "rebalance", amount = 250.5, token = "USDC", pool = "main:1", note = "better",
-                        usd_value = 250.5 } }, out.proposals)
-    assert.are.equal(250.5, out.allocation)
+    assert.are.same({ "pools 1 score 50.00" }, out.logs)
+    local p = out.proposals[1]
+    assert.are.equal(1, #out.proposals)
+    assert.are.same({ "rebalance", "USDC", "main:1", "better" }, { p.tx_type, p.token, p.pool, p.note })
+    assert.are.equal(decimal("250.5"), p.amount)     -- the float 250.5, made its shortest decimal
+    assert.are.equal(decimal("250.5"), p.usd_value)
+    assert.are.equal(decimal("250.5"), out.allocation)
     assert.are.same({ { id = "a2", reason = "drawdown" } }, out.pauses)
     assert.are.equal('{"n":42}', out.state_json)
     strategies.close(s)

@@ -8,6 +8,9 @@
  *
  * sandbox.op(name) markers passed in arrive as request functions: C closures
  * that yield (request token, name, args...) to the host's run:resume().
+ *
+ * The one userdata that crosses is a decimal, as a value: an enigma.decimal
+ * becomes a box decimal of equal value and back (sandbox_decimal.c).
  */
 #include "sandbox_private.h"
 
@@ -97,6 +100,9 @@ void enigma_sandbox_copy_in(lua_State *B, lua_State *H, int idx, int depth)
             lua_pop(H, 1);
         }
         break;
+    case LUA_TUSERDATA:                /* an enigma.decimal becomes a box decimal */
+        enigma_sandbox_decimal_in(B, H, idx);
+        break;
     default:
         luaL_error(B, "cannot pass a %s into the sandbox", lua_typename(H, lua_type(H, idx)));
     }
@@ -165,6 +171,9 @@ static void copy_out(lua_State *H, lua_State *B, int idx, int depth, int functio
             lua_rawset(H, -3);
             lua_pop(B, 1);
         }
+        break;
+    case LUA_TUSERDATA:                /* a box decimal becomes an enigma.decimal */
+        enigma_sandbox_decimal_out(H, B, idx);
         break;
     default:
         luaL_error(H, "a %s cannot leave the sandbox", lua_typename(B, lua_type(B, idx)));

@@ -3,7 +3,8 @@
  * coroutine, without what reaches outside (os, io, debug, package, require,
  * dofile, loadfile, collectgarbage, print, string.dump), with load limited
  * to text, setmetatable refusing __gc (finalizers run with hooks off), and
- * the string metatable hidden.
+ * the string metatable hidden; and `decimal`, exact and bounded
+ * (sandbox_decimal.c).
  *
  * Every C function whose cost the count hook cannot see is bounded:
  *  - pattern matching is metered step by step (sandbox_match.c), the table
@@ -252,22 +253,33 @@ int enigma_sandbox_open(lua_State *L)
     wrap(L, -1, "resume", stack_checked);
     wrap(L, -1, "wrap", stack_checked);
     lua_pop(L, 4);
+    enigma_sandbox_decimal_open(L);
     lua_sethook(L, enigma_sandbox_hook, LUA_MASKCOUNT,
                 ENIGMA_SANDBOX_HOOK_EVERY);   /* inherited by every thread */
     return 0;
 }
 
-/* Pushes a shallow copy of the table at `idx`. */
+/* Pushes a shallow copy of the table at `idx`, with its metatable (the
+ * library's, which scripts can neither read nor change: __metatable). */
 static void copy_table(lua_State *L, int idx)
 {
+    int n = 0;
+
     idx = lua_absindex(L, idx);
-    lua_createtable(L, 0, (int)lua_rawlen(L, idx) + 32);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    lua_createtable(L, 0, n + 2);      /* room for _G and load */
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pushvalue(L, -2);
         lua_insert(L, -2);
         lua_rawset(L, -4);
     }
+    if (lua_getmetatable(L, idx))
+        lua_setmetatable(L, -2);
 }
 
 void enigma_sandbox_env(lua_State *L)

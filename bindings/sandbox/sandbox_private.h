@@ -7,6 +7,8 @@
  * crossing between a box and the host). Calls go one way: sandbox.c uses the
  * others; sandbox_lib.c and sandbox_table.c use sandbox_limits.c; nothing
  * calls back into sandbox.c.
+ * sandbox_decimal.c (the box's decimals) is opened by sandbox_lib.c and used by
+ * sandbox_copy.c; it charges through sandbox_limits.c.
  */
 #ifndef ENIGMA_SANDBOX_PRIVATE_H
 #define ENIGMA_SANDBOX_PRIVATE_H
@@ -130,6 +132,19 @@ int enigma_sandbox_copy_in_p(lua_State *B);
 /* Copies B[first .. first+n-1] onto host H under lua_pcall in H: 0, or -1
  * with the message on H and B's stack as it was. */
 int enigma_sandbox_copy_to_host(lua_State *H, lua_State *B, int first, int n, int functions);
+
+/* ---- sandbox_decimal.c ---- */
+
+/* Opens the global `decimal` and the metatable of box decimals in box state L. */
+void enigma_sandbox_decimal_open(lua_State *L);
+
+/* Pushes onto box state B a box decimal equal to host enigma.decimal H[idx];
+ * raises in B when H[idx] is not one, or is past the box's bounds. */
+void enigma_sandbox_decimal_in(lua_State *B, lua_State *H, int idx);
+
+/* Pushes onto host H an enigma.decimal equal to box decimal B[idx]; raises in
+ * H when B[idx] is not one. B is only read. */
+void enigma_sandbox_decimal_out(lua_State *H, lua_State *B, int idx);
 
 /* Registers the metatable of sandbox.op markers in host H (sandbox_copy.c). */
 void enigma_sandbox_op_register(lua_State *H);

@@ -4,7 +4,8 @@
 -- the dearest pool's price is more than configuration.min_edge_bps (default 12) above the
 -- cheapest's, the tick proposes a rebalance into the dearest pool of
 -- risk_parameters.max_trade_usd (default 1000), capped by max_allocation_usd. The same pair is
--- traded at most once per configuration.cooldown seconds (default 300; ctx.state.last).
+-- traded at most once per configuration.cooldown seconds (default 300; ctx.state.last). Prices
+-- are exact decimals; the edge is a ratio, computed in floats (:tonumber()).
 return {
   interval = 15,
   description = "moves funds toward the pool that prices ETH highest when the spread is wide enough",
@@ -19,14 +20,14 @@ return {
       end
     end
     if not cheap or cheap == dear then return end
-    local edge_bps = (dear.implied_eth_price / cheap.implied_eth_price - 1) * 10000
+    local edge_bps = (dear.implied_eth_price:tonumber() / cheap.implied_eth_price:tonumber() - 1) * 10000
     if edge_bps <= (config.min_edge_bps or 12) then return end
     local pair = cheap.pool .. ">" .. dear.pool
     ctx.state.last = ctx.state.last or {}
     if ctx.state.last[pair] and ctx.now - ctx.state.last[pair] < (config.cooldown or 300) then return end
-    local amount = risk.max_trade_usd or 1000
+    local amount = decimal(risk.max_trade_usd or 1000)
     local limit = (activation.allocation_limits or {}).max_allocation_usd
-    if limit and amount > limit then amount = limit end
+    if limit and amount > limit then amount = decimal(limit) end
     ctx.propose{ type = "rebalance", amount = amount, pool = dear.pool, token = "USDC",
                  note = ("from %s, edge %.0f bps"):format(cheap.pool, edge_bps) }
     ctx.state.last[pair] = ctx.now

@@ -4,7 +4,8 @@
 -- total_pool_size. Above configuration.high_turnover (default 0.02) the tick adds
 -- configuration.step_usd (default 500) to the allocation; below configuration.low_turnover
 -- (default 0.002) it takes a step out. The allocation stays within 0 .. max_allocation_usd.
--- Each change is a rebalance action and the activation's new current_allocation.
+-- Each change is a rebalance action and the activation's new current_allocation, both exact
+-- decimals; turnover is a ratio, printed as a float (:tonumber()).
 return {
   interval = 60,
   description = "adds liquidity to a busy pool and withdraws it from an idle one",
@@ -17,18 +18,21 @@ return {
       end
     end
     if not pool or not pool.turnover_24h then return ctx.log("no statistics for the pool") end
-    local step = config.step_usd or 500
-    local limit = (activation.allocation_limits or {}).max_allocation_usd or math.huge
-    local now = activation.current_allocation or 0
+    local step = decimal(config.step_usd or 500)
+    local limit = (activation.allocation_limits or {}).max_allocation_usd
+    local now = decimal(activation.current_allocation or 0)
     local target = now
     if pool.turnover_24h > (config.high_turnover or 0.02) then
-      target = math.min(now + step, limit)
+      target = now + step
+      if limit and target > limit then target = decimal(limit) end
     elseif pool.turnover_24h < (config.low_turnover or 0.002) then
-      target = math.max(now - step, 0)
+      target = now - step
+      if target < 0 then target = decimal(0) end
     end
     if target == now then return end
-    ctx.propose{ type = "rebalance", amount = math.abs(target - now), pool = pool.pool, token = "USDC",
-                 note = (target > now and "add" or "withdraw") .. (", turnover %.4f"):format(pool.turnover_24h) }
+    ctx.propose{ type = "rebalance", amount = (target - now):abs(), pool = pool.pool, token = "USDC",
+                 note = (target > now and "add" or "withdraw")
+                        .. (", turnover %.4f"):format(pool.turnover_24h:tonumber()) }
     ctx.allocate(target)
   end,
 }

@@ -8,11 +8,12 @@
 -- The money to place is the activation's current_allocation, or max_allocation_usd when nothing
 -- is allocated yet, never more than allocation_limits.max_allocation_usd. When the best pool
 -- scores more than configuration.min_gain points (default 0.5) above the pool the money is in
--- (ctx.state.pool; none at first), the tick proposes a rebalance of that amount into it.
+-- (ctx.state.pool; none at first), the tick proposes a rebalance of that amount into it. The
+-- scores are ratios, in floats (:tonumber()); the amount is an exact decimal.
 local function score(pool, fee_bps)
   if not pool.turnover_24h then return nil end
-  local apr = pool.turnover_24h * fee_bps / 10000 * 365 * 100
-  return apr * (pool.compliance_score or 50) / 100
+  local apr = pool.turnover_24h:tonumber() * fee_bps / 10000 * 365 * 100
+  return apr * (pool.compliance_score and pool.compliance_score:tonumber() or 50) / 100
 end
 
 return {
@@ -29,9 +30,9 @@ return {
     end
     if not best then return ctx.log("no pool has statistics yet") end
     local limit = (activation.allocation_limits or {}).max_allocation_usd
-    local amount = activation.current_allocation or 0
-    if amount <= 0 then amount = limit or 0 end
-    if limit and amount > limit then amount = limit end
+    local amount = decimal(activation.current_allocation or 0)
+    if amount <= 0 then amount = decimal(limit or 0) end
+    if limit and amount > limit then amount = decimal(limit) end
     if amount <= 0 or best.pool == ctx.state.pool then return end
     if current_score and best_score - current_score <= min_gain then return end
     ctx.propose{ type = "rebalance", amount = amount, pool = best.pool, token = "USDC",

@@ -96,8 +96,11 @@ local function list(opts)
   return next(failed) and 1 or 0
 end
 
+--- An amount (a decimal) exactly, without trailing zeros after the point.
 local function amount(v)
-  return v == math.floor(v) and ("%d"):format(v) or ("%.6f"):format(v):gsub("0+$", "")
+  local s = tostring(v)
+  if s:find(".", 1, true) then s = (s:gsub("0+$", ""):gsub("%.$", "")) end
+  return s
 end
 
 local function print_outcome(out)

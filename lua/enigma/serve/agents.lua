@@ -42,7 +42,8 @@ local function short(id)
   return tostring(id):sub(1, 8)
 end
 
---- Plain data for the sandbox: enigma.null becomes nil, decimals numbers.
+--- Plain data for the sandbox: enigma.null becomes nil; decimals stay exact enigma.decimal values
+--- (a box gets them as box decimals).
 local function plain(v)
   if v == enigma.null then return nil end
   local t = type(v)
@@ -50,10 +51,34 @@ local function plain(v)
     local out = {}
     for k, x in pairs(v) do out[k] = plain(x) end
     return out
-  elseif t == "userdata" then
-    return tonumber(tostring(v))
+  elseif t == "userdata" and not enigma.decimal.isdecimal(v) then
+    return tostring(v)
   end
   return v
+end
+
+--- A tick row from sql/agents_tick_rows.sql, as plain data: its portfolio_* columns folded into
+--- row.portfolio (nil when the user has no portfolio).
+local function tick_row(r)
+  r = plain(r)
+  if not r then return nil end
+  local portfolio = {}
+  for k, v in pairs(r) do
+    local field = type(k) == "string" and k:match("^portfolio_(.+)$")
+    if field then
+      portfolio[field] = v
+      r[k] = nil
+    end
+  end
+  r.portfolio = r.has_portfolio and portfolio or nil
+  r.has_portfolio = nil
+  return r
+end
+
+local function tick_rows(rows)
+  local out = {}
+  for i, r in ipairs(rows) do out[i] = tick_row(r) end
+  return out
 end
 
 --- fn(tx) in a transaction as agent_executor, with statement_timeout `ms` when given.
@@ -374,9 +399,9 @@ function Agents:claim()
     for _, r in ipairs(got) do r.delay = delay[r.id] end
     return got
   end)
-  if #rows >= BATCH then return plain(rows), 0 end
+  if #rows >= BATCH then return tick_rows(rows), 0 end
   local wait = query(self.ctl.db, SQL.next, names)[1].wait
-  return plain(rows), wait == enigma.null and 5 or wait
+  return tick_rows(rows), wait == enigma.null and 5 or wait
 end
 
 function Agents:start_tick(row)
@@ -456,7 +481,7 @@ function Agents:tick_now(id)
       self.ctl.db = db
       local rows
       as_executor(db, nil, function(tx) rows = query(tx, SQL.tick_rows, { id }) end)
-      local row = plain(rows[1])
+      local row = tick_row(rows[1])
       if not row then failure = ("no activation %s"):format(id) return end
       if row.status ~= "active" then failure = ("activation %s is %s"):format(id, row.status) return end
       if not row.active then failure = ("agent of activation %s is not active"):format(id) return end

@@ -7,7 +7,29 @@
 -- Each file is compiled and run in a sandbox of its own (enigma.sandbox): a separate Lua state
 -- with allow-listed globals, where each tick is a run with an instruction budget, a memory cap
 -- and a wall-clock limit (limits, capped by MAX; LIMITS when absent). Values cross into the
--- sandbox as plain data: numbers, strings, booleans and tables (SQL NULL is nil).
+-- sandbox as plain data: numbers, strings, booleans, decimals and tables (SQL NULL is nil).
+--
+-- Money is exact. Every NUMERIC value (amounts, balances, prices, scores) reaches a strategy as
+-- a decimal: in the sandbox a box decimal (bindings/sandbox/sandbox_decimal.c), in a trusted
+-- strategy an enigma.decimal, with the same operations:
+--   decimal(x)                   from a decimal, an integer, a float (its shortest decimal:
+--                                decimal(0.1) is 0.1) or text ("1.50", "2e3"; no NaN/Infinity)
+--   + - * // % and unary -       exact, with decimals and integers
+--   a / b                        rounded half up to max(18, a's scale, b's scale) places;
+--                                d:div(b, scale, mode) for another scale or rounding
+--                                (modes half_up, half_even, down, up, floor, ceil)
+--   < <= > >=                    with decimals, integers and floats; == is Lua's: true only
+--                                between two decimals of equal value (d == 0 is always false:
+--                                write d:iszero() or d == decimal(0))
+--   tostring(d), d .. "", d:tonumber() (a float, for ratios), d:tointeger(), d:round(scale, mode),
+--   d:scale(), d:sign(), d:abs(), d:iszero(), decimal.isdecimal(v)
+-- In the sandbox arithmetic with a float or a string raises, naming the conversion: write
+-- d * decimal(x) for an exact product, or d:tonumber() * x for a float ratio. (enigma.decimal,
+-- in a trusted strategy, converts them silently; a strategy that runs in the sandbox behaves
+-- the same in both.) A box decimal holds at most 100 digits, 40 after the point; a value or a
+-- result past that raises (round with d:round(18)). A decimal kept in ctx.state is written to
+-- JSON exactly, but read back by the JSON decoder: decimal(ctx.state.x) restores it whatever
+-- number type the decoder gives.
 --
 -- Each activation ticks in an instance of its own: the file's top level runs again for it, with
 -- its own globals, upvalues and module table, so nothing one user's tick keeps reaches another
@@ -29,13 +51,27 @@
 --   ctx.propose{ type =, amount =, pool =, token =, note = }
 --                                an action: a pending transactions row once the tick succeeds.
 --                                type: rebalance, yield_harvest, stealth_generation or
---                                token_transfer; amount >= 0 (USD unless token says otherwise);
---                                pool, if given, must exist
---   ctx.allocate(usd)            sets the activation's current_allocation
+--                                token_transfer; amount: a decimal, an integer or a finite float,
+--                                >= 0, in `token` (default USDC), at most 18 places after the
+--                                point and below 10^20 (NUMERIC(38,18)); pool, if given, must exist
+--   ctx.allocate(usd)            sets the activation's current_allocation (USD; an amount as above)
 --   ctx.pause(activation_id, reason)   pauses one of the same user's active activations
--- An invalid call (a negative amount, an unknown pool, more than allocation_limits'
+-- An invalid call (a negative, NaN or infinite amount, an unknown pool, more than allocation_limits'
 -- max_allocation_usd in one tick) stops the tick with an error naming it, and nothing of the
 -- tick is written. A tick that fails or breaks a limit leaves state and allocation as they were.
+--
+-- USD limits are checked in USD. max_allocation_usd bounds the USD value of the rebalance and
+-- token_transfer actions of one tick, summed, and the allocation. The USD value of an action is
+-- amount * price, exact, at the tick's prices:
+--   USD, USDC, USDT, DAI         1 (stablecoins 1:1, as update_pool_statistics() counts them)
+--   ETH, WETH                    the highest implied_eth_price of ctx.pools() ((total - stablecoins
+--                                - other tokens) / ETH held, per pool): the schema keeps no price
+--                                table, pool statistics are the prices the database was given,
+--                                and the highest never values an action below any pool's price
+--   any other token              no price: an action counted against a USD limit is refused
+-- Each proposal's USD value (when its token has a price) is written to transactions.usd_value,
+-- rounded half up to 18 places. Amounts and allocations reach the NUMERIC columns as decimals
+-- (JSON number text), never through a double.
 local enigma = require "enigma"
 local sandbox = require "enigma.sandbox"
 local json = require "enigma.json"
@@ -125,7 +161,7 @@ end
 --- A fresh environment for a trusted instance: its own globals (and _G, and load's default)
 --- over the host's.
 function M.trusted_env()
-  local env = setmetatable({}, { __index = _G })
+  local env = setmetatable({ decimal = enigma.decimal }, { __index = _G })   -- the sandbox's `decimal`
   env._G = env
   env.load = function(chunk, name, mode, ...)
     if select("#", ...) == 0 then return load(chunk, name, mode, env) end
@@ -203,17 +239,64 @@ local function fail(fmt, ...)
   error(fmt:format(...), 0)
 end
 
-local function amount_of(v, what)
-  if math.type(v) == nil then fail("%s must be a number, not %s", what, type(v)) end
-  if v ~= v or v == math.huge or v == -math.huge then fail("%s must be finite", what) end
-  if v < 0 then fail("%s must not be negative (got %s)", what, v) end
-  return v
+local decimal = enigma.decimal
+local NUMERIC_LIMIT = decimal("1e20")   -- NUMERIC(38,18) holds less than this, 18 places after the point
+
+--- A decimal's text without trailing zeros after the point, for messages.
+local function trimmed(d)
+  local s = tostring(d)
+  if s:find(".", 1, true) then s = (s:gsub("0+$", ""):gsub("%.$", "")) end
+  return s
 end
 
-local function limit_of(activation)
+--- `v` (a decimal, an integer or a finite float: its shortest decimal) as an exact decimal that
+--- NUMERIC(38,18) holds: not negative, below 10^20, at most 18 places after the point.
+local function amount_of(v, what)
+  local d
+  if decimal.isdecimal(v) then
+    d = v
+  elseif math.type(v) == "integer" then
+    d = decimal(v)
+  elseif math.type(v) == "float" then
+    if v ~= v or v == math.huge or v == -math.huge then fail("%s must be finite", what) end
+    d = decimal(v)
+  else
+    fail("%s must be a number or a decimal, not %s", what, type(v))
+  end
+  if d:sign() < 0 then fail("%s must not be negative (got %s)", what, d) end
+  if d >= NUMERIC_LIMIT then fail("%s is %s, too large for NUMERIC(38,18)", what, d) end
+  if d:round(18) ~= d then
+    fail("%s has more than 18 places after the point (%s): round it, e.g. d:round(18, \"down\")", what, d)
+  end
+  return d
+end
+
+--- allocation_limits.max_allocation_usd as a decimal, or nil when there is none. A limit that is
+--- present but not a finite number stops the tick: an unreadable limit is never read as none.
+local function limit_of(activation, what)
   local limits = activation.allocation_limits
   local v = type(limits) == "table" and limits.max_allocation_usd
-  return math.type(v) and v or nil
+  if v == nil or v == false then return nil end
+  if decimal.isdecimal(v) or math.type(v) == "integer" then return decimal(v) end
+  if math.type(v) == "float" and v == v and v ~= math.huge and v ~= -math.huge then return decimal(v) end
+  fail("%s: allocation_limits.max_allocation_usd is %s, not a finite number; no action is taken", what,
+       tostring(v))
+end
+
+--- The USD price of one `token` (upper case) at this tick, as a decimal, or nil: see PRICES.
+local function usd_price(t, token)
+  if USD[token] then return decimal(1) end
+  if token ~= "ETH" and token ~= "WETH" then return nil end
+  if t.eth_price == nil then
+    t.eth_price = false
+    for _, row in ipairs(t.host.pools()) do
+      local p = row.implied_eth_price
+      if math.type(p) == "float" and (p ~= p or p == math.huge or p == -math.huge) then p = nil end
+      p = p ~= nil and decimal(p) or nil
+      if p and p > 0 and (not t.eth_price or p > t.eth_price) then t.eth_price = p end
+    end
+  end
+  return t.eth_price or nil
 end
 
 -- The host side of each ctx function; `t` is the tick in progress.
@@ -260,6 +343,7 @@ function handlers.propose(t, p)
   if type(token) ~= "string" or not token:match("^[%w.]+$") or #token > 20 then
     fail("ctx.propose: token must be a symbol such as USDC or ETH")
   end
+  token = token:upper()
   local pool = p.pool
   if pool ~= nil then
     if type(pool) ~= "string" then fail("ctx.propose: pool must be a string such as \"main:1\"") end
@@ -271,25 +355,35 @@ function handlers.propose(t, p)
   end
   local note = p.note
   if note ~= nil and type(note) ~= "string" then fail("ctx.propose: note must be a string") end
-  local limit = limit_of(t.activation)
+  local price = usd_price(t, token)
+  local usd = price and amount * price   -- exact
+  local limit = limit_of(t.activation, "ctx.propose")
   if limit and M.MOVES[kind] then
-    t.moved = t.moved + amount
+    if not usd then
+      fail("ctx.propose: %s has no USD price, so a %s of it cannot be checked against max_allocation_usd "
+           .. "(priced: USD, USDC, USDT, DAI at 1; ETH and WETH at the pools' implied ETH price)", token, kind)
+    end
+    t.moved = t.moved + usd
     if t.moved > limit then
-      fail("ctx.propose: %s of %s USD goes over the allocation limit (max_allocation_usd %s, %s this tick)",
-           kind, amount, limit, t.moved)
+      fail("ctx.propose: %s of %s %s (%s USD) goes over the allocation limit (max_allocation_usd %s, %s USD this tick)",
+           kind, trimmed(amount), token, trimmed(usd), trimmed(limit), trimmed(t.moved))
     end
   end
+  usd = usd and usd:round(18)            -- half up, to the column's scale, as PostgreSQL would
+  if usd and usd >= NUMERIC_LIMIT then
+    fail("ctx.propose: %s %s is worth %s USD, too large for NUMERIC(38,18)", amount, token, usd)
+  end
   t.proposals[#t.proposals + 1] = {
-    tx_type = kind, amount = amount, token = token:upper(), pool = pool,
+    tx_type = kind, amount = amount, token = token, pool = pool,
     note = note and printable(note:sub(1, 200)) or nil,
-    usd_value = USD[token:upper()] and amount or nil,
+    usd_value = usd,
   }
   return #t.proposals
 end
 
 function handlers.allocate(t, usd)
   usd = amount_of(usd, "ctx.allocate: the allocation")
-  local limit = limit_of(t.activation)
+  local limit = limit_of(t.activation, "ctx.allocate")
   if limit and usd > limit then
     fail("ctx.allocate: %s USD is over the allocation limit (max_allocation_usd %s)", usd, limit)
   end

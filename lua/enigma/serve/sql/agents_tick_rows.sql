@@ -1,23 +1,24 @@
 -- What a tick of each activation in $1 gets, one row per activation: the activation, its agent,
--- the user's wallet and portfolio (amounts as float8: the sandbox holds plain numbers). A user
--- may have several portfolio rows; the tick sees the first made.
+-- the user's wallet and portfolio (amounts NUMERIC: exact decimals in the sandbox). The
+-- portfolio comes as portfolio_* columns (has_portfolio false when the user has none), which
+-- agents.lua folds into one table: a jsonb object would pass its numbers through a JSON decoder.
+-- A user may have several portfolio rows; the tick sees the first made.
 select ua.id, ua.user_id, ua.agent_id, a.agent_type, a.active, a.maintenance_mode, ua.status,
        ua.configuration, ua.risk_parameters, ua.allocation_limits,
-       ua.current_allocation::float8, ua.total_profit::float8,
+       ua.current_allocation, ua.total_profit,
        ua.total_executions, ua.successful_executions, ua.failed_executions, ua.consecutive_failures,
        extract(epoch from ua.last_execution_at)::float8 as last_execution_at,
        extract(epoch from ua.activated_at)::float8 as activated_at,
        ua.strategy_state, u.wallet_address as wallet,
-       case when p.id is null then null else jsonb_build_object(
-         'total_value', p.total_value::float8, 'total_deposited', p.total_deposited::float8,
-         'total_withdrawn', p.total_withdrawn::float8, 'total_profit', p.total_profit::float8,
-         'eth_balance', p.eth_balance::float8, 'stablecoin_balance', p.stablecoin_balance::float8,
-         'other_tokens_balance', p.other_tokens_balance::float8,
-         'privacy_score', p.privacy_score::float8, 'anonymity_level', p.anonymity_level,
-         'stealth_addresses_count', p.stealth_addresses_count,
-         'max_drawdown', p.max_drawdown::float8, 'risk_score', p.risk_score::float8,
-         'overall_apr', p.overall_apr::float8, 'volatility_score', p.volatility_score::float8)
-       end as portfolio
+       p.id is not null as has_portfolio,
+       p.total_value as portfolio_total_value, p.total_deposited as portfolio_total_deposited,
+       p.total_withdrawn as portfolio_total_withdrawn, p.total_profit as portfolio_total_profit,
+       p.eth_balance as portfolio_eth_balance, p.stablecoin_balance as portfolio_stablecoin_balance,
+       p.other_tokens_balance as portfolio_other_tokens_balance,
+       p.privacy_score as portfolio_privacy_score, p.anonymity_level as portfolio_anonymity_level,
+       p.stealth_addresses_count as portfolio_stealth_addresses_count,
+       p.max_drawdown as portfolio_max_drawdown, p.risk_score as portfolio_risk_score,
+       p.overall_apr as portfolio_overall_apr, p.volatility_score as portfolio_volatility_score
   from user_agents ua
   join ai_agents a on a.id = ua.agent_id
   join users u on u.id = ua.user_id
