@@ -62,7 +62,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@ENIGMA_EXTRA_PACKAGES="clang libclang-rt-14-dev" sh tools/bootstrap.sh
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENIGMA_FUZZ=ON
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_hex fuzz_pubkey fuzz_note fuzz_seal fuzz_keystore fuzz_json
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_hex fuzz_pubkey fuzz_note fuzz_seal fuzz_keystore fuzz_json fuzz_sandbox
 	@set -e; for f in build-fuzz/fuzz_*; do \
 	  p=$${f##*/fuzz_}; mkdir -p build-fuzz/corpus/$$p build-fuzz/crashes/$$p; \
 	  echo "fuzz $$p: $(FUZZ_SECONDS) s"; \

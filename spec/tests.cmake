@@ -109,6 +109,13 @@ foreach(src ${ENIGMA_FUZZ_TARGETS})
     enigma_test(fuzz/${parser} NODB COMMAND ${name} ${CMAKE_SOURCE_DIR}/spec/fuzz/corpus/${parser})
   endif()
   target_link_libraries(${name} PRIVATE enigma_core)
+  # A fuzz target that hosts Lua with the sandbox says "needs: bindings".
+  file(STRINGS ${src} needs_bindings REGEX "needs: bindings")
+  if(needs_bindings)
+    target_sources(${name} PRIVATE $<TARGET_OBJECTS:enigma_bindings>)
+    target_include_directories(${name} PRIVATE ${LUA_INCLUDE_DIRS})
+    target_link_libraries(${name} PRIVATE PkgConfig::LUA PkgConfig::UV)
+  endif()
 endforeach()
 
 # Installing (spec/install_test.sh): cmake --install into a temporary prefix,

@@ -513,7 +513,7 @@ if wanted("agents_ticks") then
       (on.cpu / on.ticks) / (off.cpu / off.ticks)))
     print(string.format("  ticks failed %d; every ctx.state.n equals its successful executions: %s%s", failed,
       agree and "yes" or "NO", clean and "" or "   [a runner did not stop cleanly]"))
-    print(string.format("  memory per idle activation  %.2f KB   (target < 64 KB; (RSS with %d - RSS with %d) / %d)",
+    print(string.format("  memory per idle activation  %.2f KB   (target < 32 KB; (RSS with %d - RSS with %d) / %d)",
       (full.kb - few.kb) / (n - small), n, small, n - small))
     print(string.format("    interval 1 h, sandbox: RSS %.1f MB once %d ticked (in %.1f s), %.1f MB with %d, "
       .. "%.1f MB with %d; %.2f KB per activation from %d to %d", full.kb / 1024, n, full.took, half.kb / 1024,
