@@ -576,6 +576,12 @@ describe("the sandbox's library behaves as Lua's", function()
     "table.move({1, 2, 3}, 1, 3, 2)", "table.move({1, 2, 3}, 2, 3, 1)", "table.move({1, 2, 3}, 1, 3, 1, 5)",
     "table.move({1, 2, 3}, math.mininteger, math.mininteger + 1, 1)", "table.move(1, 1, 1, 1)",
     "table.move({}, 1, 2, 3, setmetatable({}, { __newindex = function() end }))",
+    "table.move({10, 20, 30}, 1, 3, 2)", "table.move({10, 20, 30}, 1, 3, 3)", "table.move({10, 20, 30}, 2, 3, 1)",
+    "table.move({10, 20, 30, 40}, 1, 4, 2, {})", "table.move({10, 20, 30}, 1, 10, 1)", "table.move({45}, 1, 1, math.maxinteger)",
+    "table.move({[math.maxinteger] = 100}, math.maxinteger, math.maxinteger, math.mininteger)",
+    "(function() local a = {1, 2, 3, 4} table.insert(a, 2, 9) table.insert(a, 9) return a end)()",
+    "(function() local a = {1, 2, 3, 4} return table.remove(a, 2), a end)()",
+    "(function() local a = {5, 1, 4, 2, 3} table.sort(a) return a end)()",
     "table.concat({1, {}, 3})", "table.concat({}, '', math.maxinteger - 1, math.maxinteger)",
     "table.concat({1, 2, 3}, ', ', 2)", "table.concat({1, 2, 3}, nil, -1, 1)", "table.concat(1)",
     "table.concat({1, 2, 3}, ', ', math.maxinteger, math.mininteger)", "table.concat({'a', 'b'}, {})",
@@ -599,15 +605,24 @@ describe("the sandbox's library behaves as Lua's", function()
     "load('x =', 'name')", "load(function() return {} end)", "load('return ...', 'c', 't', {})",
   }
 
-  local function described(...)
-    local out = {}
-    for i = 1, select("#", ...) do
-      local v = select(i, ...)
+  -- What a call returned: each value's type and text, a table's contents sorted.
+  local DESCRIBED = [[
+    local function value(v)
       local t = type(v)
-      out[i] = (t == "table" or t == "function") and t or (math.type(v) or t) .. ":" .. tostring(v)
+      if t == "table" then
+        local keys = {}
+        for k, x in pairs(v) do keys[#keys + 1] = tostring(k) .. "=" .. tostring(x) end
+        table.sort(keys)
+        return "{" .. table.concat(keys, " ") .. "}"
+      end
+      return t == "function" and t or (math.type(v) or t) .. ":" .. tostring(v)
     end
-    return table.concat(out, " | ")
-  end
+    return function(...)
+      local out = {}
+      for i = 1, select("#", ...) do out[i] = value((select(i, ...))) end
+      return table.concat(out, " | ")
+    end]]
+  local described = assert(load(DESCRIBED))()
 
   it("on " .. #CALLS .. " calls with arguments at the extremes", function()
     local expected = {}
@@ -616,16 +631,8 @@ describe("the sandbox's library behaves as Lua's", function()
     end
     local quoted = {}
     for i, call in ipairs(CALLS) do quoted[i] = ("%q"):format(call) end
-    local source = ("local CALLS = { %s }\n"):format(table.concat(quoted, ", ")) .. [[
-      local function described(...)
-        local out = {}
-        for i = 1, select("#", ...) do
-          local v = select(i, ...)
-          local t = type(v)
-          out[i] = (t == "table" or t == "function") and t or (math.type(v) or t) .. ":" .. tostring(v)
-        end
-        return table.concat(out, " | ")
-      end
+    local source = ("local CALLS = { %s }\nlocal described = (function() %s end)()\n")
+      :format(table.concat(quoted, ", "), DESCRIBED) .. [[
       return { run = function()
         local got = {}
         for i, call in ipairs(CALLS) do got[i] = described(pcall(load("return " .. call))) end

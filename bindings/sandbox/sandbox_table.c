@@ -167,7 +167,7 @@ static int t_move(lua_State *L)
         luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
         count = e - f + 1;
         luaL_argcheck(L, t <= LUA_MAXINTEGER - count + 1, 4, "destination wrap around");
-        if (t > e || t > f || (to != 1 && !lua_compare(L, 1, to, LUA_OPEQ))) {
+        if (t > e || t <= f || (to != 1 && !lua_compare(L, 1, to, LUA_OPEQ))) {
             for (i = 0; i < count; i++) {
                 lua_geti(L, 1, f + i);
                 lua_seti(L, to, t + i);
