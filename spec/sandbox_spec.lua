@@ -540,6 +540,19 @@ describe("each activation ticks in an instance of its own", function()
     box:close()
   end)
 
+  it("a box starts its instances again before they fill half its memory", function()
+    local box = sandbox.new{ memory = 8 << 20 }
+    assert(box:load("local big = {} for i = 1, 10000 do big[i] = i end return { f = function() return #big end }",
+                    "=t", {}))
+    for i = 1, 100 do                          -- 100 instances of 160 KB: twice the box
+      local st, v = box:start_for("k" .. i, "f", {}):resume()
+      assert.are.equal("done", st, v)
+      assert.are.equal(10000, v)
+    end
+    assert.is_true(box:instances() < 100)
+    box:close()
+  end)
+
   it("the wrapper that makes instances cannot be escaped from the script's text", function()
     for _, source in ipairs({
       "end local shared = {} return function(_ENV, ...)",

@@ -54,7 +54,9 @@ static const char module_key = 'm';      /* registry: the template's module */
 static const char factory_key = 'f';     /* registry: the script as a function of _ENV */
 static const char instances_key = 'i';   /* registry: key -> an instance's module */
 
-#define INSTANCES 4096                   /* instances a box keeps, by default */
+/* Instances a box keeps, by default; it also starts again once they hold
+ * half its memory. */
+#define INSTANCES 4096
 
 /* Calls fn(ud) in protected mode in the box. On failure leaves the error
  * message (a string) in *msg, valid until the next call into the box. */
@@ -249,7 +251,7 @@ static int made(lua_State *T, int status, lua_KContext ctx)
     if (!lua_isnil(T, 1)) {
         if (!lua_istable(T, -1))
             return luaL_error(T, "the script must return a table, not %s", luaL_typename(T, -1));
-        if (b->instances >= b->instance_cap) {   /* full: start again (state is ctx's) */
+        if (b->instances >= b->instance_cap || b->used > b->cap / 2) {   /* full: start again */
             lua_newtable(T);
             lua_replace(T, -3);
             lua_pushvalue(T, -2);

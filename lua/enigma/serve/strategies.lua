@@ -97,7 +97,8 @@ M.LIMITS = { instructions = 10000000, memory = 8 << 20, time = 2 }   -- per tick
 M.MAX = { instructions = 100000000, memory = 64 << 20, time = 30 }  -- what a strategy may ask
 M.BOX_MEMORY = 128 << 20          -- one strategy's whole state: its module and running ticks
 M.STATE_MAX = 64 * 1024
-M.INSTANCES = 4096                -- instances a strategy keeps (one per activation ticked)
+M.INSTANCES = 16384               -- instances a strategy keeps (one per activation ticked; about
+                                  -- 5 KB each for the shipped strategies)
 M.ACTIONS = { rebalance = true, yield_harvest = true, stealth_generation = true, token_transfer = true }
 M.MOVES = { rebalance = true, token_transfer = true }   -- count against max_allocation_usd
 local USD = { USD = true, USDC = true, USDT = true, DAI = true }
