@@ -59,3 +59,35 @@ describe("scripts/jobs", function()
     assert.truthy(text:find("SIGINT: stopping", 1, true), text)
   end)
 end)
+
+describe("a job file is validated field by field", function()
+  local jobs = require "enigma.serve.jobs"
+  local function load_job(fields)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(("return { schedule = '* * * * *', run = function() end, %s }"):format(fields))
+    f:close()
+    local job, err = jobs.load(path, "j")
+    os.remove(path)
+    return job, err
+  end
+  for _, case in ipairs({
+    { "timeout = 0/0", "field 'timeout'" }, { "timeout = math.huge", "field 'timeout'" },
+    { "timeout = -1", "field 'timeout'" }, { "timeout = 0", "field 'timeout'" },
+    { "retries = 0/0", "field 'retries'" }, { "retries = 1.5", "field 'retries'" },
+    { "retries = math.maxinteger", "field 'retries'" }, { "retries = -1", "field 'retries'" },
+    { "backoff = 0/0", "field 'backoff'" }, { "backoff = -math.huge", "field 'backoff'" },
+    { "backoff = 1e308", "field 'backoff'" }, { "overlap = 'sometimes'", "overlap must be" },
+    { "cpu = 1", "unknown field 'cpu'" }, { "timeout = '5'", "field 'timeout' must be a number" },
+  }) do
+    it("refuses " .. case[1], function()
+      local job, err = load_job(case[1])
+      assert.is_nil(job)
+      assert.truthy(err:find(case[2], 1, true), err)
+    end)
+  end
+  it("accepts the edges of every range", function()
+    assert(load_job("timeout = 604800, retries = 1000, backoff = 86400"))
+    assert(load_job("timeout = 0.001, retries = 0, backoff = 0"))
+  end)
+end)

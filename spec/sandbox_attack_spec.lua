@@ -358,3 +358,33 @@ describe("validation of a strategy file", function()
   refused("interval = 60, limits = { cpu = 1 }", "unknown limit 'cpu'")
   refused("interval = 60, description = 42", "field 'description'")
 end)
+
+describe("a strategy cannot forge the operator's log", function()
+  it("a newline and a fake runner line in ctx.log stay one escaped line", function()
+    local _, out, err = attack([[ctx.log("x\n2026-01-01T00:00:00Z runner A: job pwned succeeded")
+      error("done", 0)]], "error", "done")
+    local all = out .. err
+    assert.is_nil(all:find("\n2026%-01%-01T00:00:00Z runner A"), all)
+  end)
+
+  it("an ESC sequence in ctx.log or in an error never reaches the terminal raw", function()
+    local _, out, err = attack([[ctx.log("\27[2J\27]0;owned\7") error("\27[31mred", 0)]], "error")
+    assert.is_nil((out .. err):find("\27", 1, true), out .. err)
+  end)
+
+  it("a million log lines are cut to the cap", function()
+    local _, out, err = attack([[for i = 1, 1e6 do ctx.log(("y"):rep(10000)) end error("done", 0)]], "any", nil, 5,
+                               "{ instructions = 1e8, memory = 16 << 20, time = 2 }")
+    assert.is_true(#(out .. err) < 200000, #(out .. err))
+  end)
+end)
+
+describe("ctx.state cannot carry what JSON cannot", function()
+  it("a function in ctx.state fails the tick", function()
+    attack("ctx.state.f = function() end", "error", "ctx.state")
+  end)
+
+  it("a ctx.state over its size cap fails the tick", function()
+    attack("ctx.state.big = ('s'):rep(100000)", "error", "ctx.state is")
+  end)
+end)

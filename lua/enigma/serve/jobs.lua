@@ -47,11 +47,16 @@ local function check(def, path)
   if def.listen and not def.listen:match("^[%a_][%w_]*$") then
     return nil, ("%s: listen: '%s' is not a channel name"):format(path, def.listen)
   end
-  if def.timeout and def.timeout <= 0 then return nil, path .. ": timeout must be > 0" end
-  if def.retries and (def.retries < 0 or math.type(def.retries) ~= "integer") then
-    return nil, path .. ": retries must be a whole number >= 0"
+  -- every number as `not (low <= v and v <= high)`, so NaN fails as any other bad value
+  if def.timeout and not (def.timeout > 0 and def.timeout <= 7 * 86400) then
+    return nil, path .. ": field 'timeout' must be a number of seconds above 0, at most 604800"
   end
-  if def.backoff and def.backoff < 0 then return nil, path .. ": backoff must be >= 0" end
+  if def.retries and not (math.type(def.retries) == "integer" and def.retries >= 0 and def.retries <= 1000) then
+    return nil, path .. ": field 'retries' must be a whole number from 0 to 1000"
+  end
+  if def.backoff and not (def.backoff >= 0 and def.backoff <= 86400) then
+    return nil, path .. ": field 'backoff' must be a number of seconds from 0 to 86400"
+  end
   if def.overlap and not OVERLAP[def.overlap] then
     return nil, ("%s: overlap must be skip, queue or allow, not '%s'"):format(path, def.overlap)
   end
