@@ -285,6 +285,11 @@ describe("long C work ends within the time limit", function()
       while true do table.sort(t, rawequal) end]], "any", nil, 2, "{ instructions = 1e8, memory = 32 << 20, time = 0.5 }")
   end)
 
+  it("string.rep of empty strings a maxinteger times (found by fuzz_sandbox)", function()
+    attack([[local a = string.rep("", math.maxinteger) local b = ("").rep("", 1 << 40, "")
+      error(("%d %d"):format(#a, #b), 0)]], "error", "0 0", 2)
+  end)
+
   it("a backtracking pattern", function()
     attack([[("a"):rep(40):find(("a*"):rep(40) .. "b")]], "limit")
   end)

@@ -94,6 +94,25 @@ static void meter(lua_State *L, int idx, const char *const *skip)
     }
 }
 
+/* string.rep: Lua's loops n times even when each copy is empty, which no
+ * allocation bounds (string.rep("", math.maxinteger) runs for centuries);
+ * an empty result is returned at once. Found by fuzz_sandbox. */
+static lua_CFunction stock_rep;
+
+static int safe_rep(lua_State *L)
+{
+    size_t len, seplen;
+
+    luaL_checklstring(L, 1, &len);
+    luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &seplen);
+    if (len == 0 && seplen == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    return stock_rep(L);
+}
+
 /* ---- base functions ----------------------------------------------------- */
 
 /* setmetatable, refusing a metatable with __gc (read raw). */
@@ -233,6 +252,11 @@ int enigma_sandbox_open(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     enigma_sandbox_patterns(L, -1, enigma_sandbox_charge, NULL);
+    lua_getfield(L, -1, "rep");
+    stock_rep = lua_tocfunction(L, -1);   /* the same function in every state */
+    lua_pop(L, 1);
+    lua_pushcfunction(L, safe_rep);
+    lua_setfield(L, -2, "rep");
     meter(L, -1, string_unmetered);
     lua_pop(L, 1);
     lua_pushliteral(L, "");            /* getmetatable("") gives false */
