@@ -518,6 +518,25 @@ if wanted("agents_ticks") then
     print(string.format("    interval 1 h, sandbox: RSS %.1f MB once %d ticked (in %.1f s), %.1f MB with %d, "
       .. "%.1f MB with %d; %.2f KB per activation from %d to %d", full.kb / 1024, n, full.took, half.kb / 1024,
       n // 2, few.kb / 1024, small, (full.kb - half.kb) / (n - n // 2), n // 2, n))
+    -- What one activation's instance of each shipped strategy holds in its box: 2,000 instances
+    -- made (the top level run for each), the box's memory after a full collection, per instance.
+    local sizes = {}
+    for _, name in ipairs({ "yield_optimizer_pro", "privacy_sentinel", "risk_shield", "arbitrage_hunter",
+                            "liquidity_manager", "strategy_bot" }) do
+      local f = assert(io.open(enigma.paths.scripts .. "/agents/" .. name .. ".lua"))
+      local box = enigma.sandbox.new{ memory = 512 << 20, instances = 100000 }
+      assert(box:load(f:read("a"), "=" .. name, {}))
+      f:close()
+      local before = box:collect()
+      for i = 1, 2000 do
+        local run = box:start_for("bench" .. i, "no_such_function", {})
+        run:resume()
+        run:close()
+      end
+      sizes[#sizes + 1] = ("%s %.1f"):format(name, (box:collect() - before) / 2000 / 1024)
+      box:close()
+    end
+    print("    an instance in its box, KB (the shipped strategies): " .. table.concat(sizes, ", "))
     if full.extra ~= 0 or half.extra ~= 0 or few.extra ~= 0 then
       print(string.format("    [ticks beyond one per activation while measuring memory: %d, %d, %d]",
         full.extra, half.extra, few.extra))
