@@ -5,11 +5,14 @@
 -- runs as agent_executor (SET LOCAL ROLE in each transaction), which may do exactly what a tick
 -- needs (schema/013_agents_runtime.sql).
 --
--- Claims: an activation is due when next_tick_at (NULL: now) has come. A claim moves it to the
--- next interval with FOR UPDATE SKIP LOCKED, so any number of runners share the activations and
--- each tick runs on one of them. A runner that dies mid-tick loses that tick; the next one comes
--- an interval later. Only activations that are 'active', of an agent that is active and not in
--- maintenance, within the agent's first max_concurrent_users activations (by activation time)
+-- Claims: an activation is due when next_tick_at (NULL: now) has come. A claim moves it, with
+-- FOR UPDATE SKIP LOCKED, to the first point of its interval grid after now, so any number
+-- of runners share the activations, each tick runs on one of them, and an activation
+-- overdue by many intervals (after downtime) ticks once. Due times are judged by the
+-- database's clock; deadlines and waits by a monotonic one (agents.CLOCK). A runner that
+-- dies mid-tick loses that tick; the next one comes an interval later. Only activations that
+-- are 'active', of an agent that is active and not in maintenance, within the agent's first
+-- max_concurrent_users activations (by activation time)
 -- are claimed, and only for agent types whose strategy loaded.
 --
 -- Accounting, per tick, in one transaction with its proposals: the activation's executions,
@@ -92,9 +95,21 @@ end
 
 -- --- setting up --------------------------------------------------------------------------
 
---- opts: dir (scripts/agents), url, sandbox (default true), max_failures (3), quiet.
+--- The clocks the ticker reads: `mono` (seconds on a monotonic clock: deadlines, waits), `wall`
+--- (Unix seconds: ctx.now and the time a tick is recorded at) and `db` (the time due ticks are
+--- judged by, Unix seconds, or nil for the database's own clock, as in production). Tests pass
+--- a fake one.
+agents.CLOCK = {
+  mono = enigma.monotime,
+  wall = sched.now,
+  db = function() return nil end,
+}
+
+--- opts: dir (scripts/agents), url, sandbox (default true), max_failures (3), quiet, clock
+--- (agents.CLOCK).
 function agents.new(opts)
   local self = setmetatable({
+    clock = opts.clock or agents.CLOCK,
     dir = opts.agents_dir or opts.dir or enigma.paths.scripts .. "/agents",
     url = opts.url,
     sandbox = opts.sandbox ~= false,
@@ -205,9 +220,9 @@ end
 function Agents:host_for(row, deadline)
   local host, cache = {}, {}
   local function left_ms()
-    return math.max(1, (deadline - enigma.monotime()) * 1000)
+    return math.max(1, (deadline - self.clock.mono()) * 1000)
   end
-  host.now = function() return os.time() end
+  host.now = function() return math.floor(self.clock.wall()) end
   host.portfolio = function() return row.portfolio end
   host.pools = function()
     if not self.pool_rows then self.pool_rows = self:read(host, left_ms(), SQL.pools) end
@@ -243,7 +258,7 @@ function Agents:tick(row)
   local state = row.strategy_state
   if latest and latest.state_json then state = json.decode(latest.state_json) end
   if latest and latest.allocation then activation.current_allocation = latest.allocation end
-  local deadline = enigma.monotime() + s.limits.time
+  local deadline = self.clock.mono() + s.limits.time
   local host = self:host_for(row, deadline)
   local ok, out = pcall(strategies.tick, s, activation, host, plain(state) or {})
   if not ok then
@@ -257,7 +272,7 @@ function Agents:tick(row)
     log("agent %s %s: tick abandoned: %s", row.agent_type, short(row.id), first_line(out.error))
     return out
   end
-  out.row, out.version, out.at = row, s.version, os.time() + (sched.now() % 1)
+  out.row, out.version, out.at = row, s.version, self.clock.wall()
   self.outcomes[#self.outcomes + 1] = out
   if out.ok and (out.state_json or out.allocation) then
     self.latest[row.id] = { state_json = out.state_json, allocation = out.allocation, out = out }
@@ -388,7 +403,7 @@ function Agents:claim()
   local names, every = self:types()
   if #names == 0 then return {}, 5 end
   local rows = as_executor(self.ctl.db, nil, function(tx)
-    local claimed = query(tx, SQL.claim, names, every, self.lookahead, BATCH)
+    local claimed = query(tx, SQL.claim, names, every, self.lookahead, BATCH, self.clock.db())
     if #claimed == 0 then return claimed end
     local ids, delay = {}, {}
     for i, c in ipairs(claimed) do
@@ -400,7 +415,7 @@ function Agents:claim()
     return got
   end)
   if #rows >= BATCH then return tick_rows(rows), 0 end
-  local wait = query(self.ctl.db, SQL.next, names)[1].wait
+  local wait = query(self.ctl.db, SQL.next, names, self.clock.db())[1].wait
   return tick_rows(rows), wait == enigma.null and 5 or wait
 end
 
@@ -419,7 +434,7 @@ function Agents:cycle()
     self.ctl:sleep(0.02)
     return
   end
-  local now = sched.now()
+  local now = self.clock.mono()
   if not self.pools_at or now - self.pools_at >= POOLS_EVERY then
     self.pools_at = now
     local ok, rows = pcall(as_executor, self.ctl.db, nil, function(tx) return query(tx, SQL.pools) end)
