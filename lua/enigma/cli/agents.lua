@@ -10,12 +10,17 @@ local cli = {}
 local AGENTS_USAGE = [[
 usage: enigma agents list [--agents DIR] [--all]
        enigma agents tick ACTIVATION_ID [--agents DIR] [--no-sandbox]
+       enigma agents pause ACTIVATION_ID
+       enigma agents resume ACTIVATION_ID
 
   list   the strategies in DIR (default: the shipped scripts/agents), then the activations: status,
          executions, consecutive failures, last tick, next tick and last error
          (the first 50; --all for every one)
   tick   runs one tick of the activation now, recorded like any tick, and prints the
          actions it proposed. Exits 0 if it succeeded, 1 if it failed, 3 if a limit stopped it.
+  pause  stops an active (or errored) activation ticking
+  resume lets a paused activation, or one in error, tick again; for one in error its
+         consecutive failures are reset and it ticks at once
 ]]
 
 local SANDBOX_USAGE = [[
@@ -129,6 +134,37 @@ local function tick(opts, id)
   return 0
 end
 
+--- `enigma agents pause|resume ID`: an operator stops an activation ticking, or lets it tick
+--- again (resuming one in error resets its failures and lets it tick at once). Exit 0 when the
+--- activation is (now) as asked, 1 when there is none or it has ended (stopped, terminated).
+local function set_status(sub, id)
+  local db, err = enigma.db.connect()
+  if not db then
+    io.stderr:write("enigma: cannot reach the database: ", tostring(err), "\n")
+    return 1
+  end
+  local ok, msg, code = pcall(db.transaction, db, function(tx)
+    local row = tx:query(service.sql("agents_status"), id)[1]
+    if not row then return ("enigma: no activation %s"):format(id), 1 end
+    local want = sub == "pause" and "paused" or "active"
+    if row.status == want then return ("activation %s is %s already"):format(id, want), 0 end
+    if row.status ~= "active" and row.status ~= "paused" and row.status ~= "error" then
+      return ("enigma: activation %s is %s: it has ended, and cannot be %s"):format(
+        id, row.status, sub == "pause" and "paused" or "resumed"), 1
+    end
+    tx:query(service.sql("agents_set_status"), id, want)
+    return ("activation %s: %s -> %s%s"):format(id, row.status, want, row.status == "error"
+      and (" (%d consecutive failures reset; it ticks at once)"):format(row.consecutive_failures) or ""), 0
+  end)
+  db:close()
+  if not ok then
+    io.stderr:write("enigma: ", service.message_of(msg), "\n")
+    return 1
+  end
+  if code == 0 then print(msg) else io.stderr:write(msg, "\n") end
+  return code
+end
+
 -- `enigma run --sandbox FILE`: the sandbox with a database-less host.
 local function sandbox_run(args)
   local path = args[1]
@@ -186,17 +222,18 @@ function cli.main(command, args)
   if sub == "list" then
     if #rest > 1 then return usage_error("agents", "unexpected argument '%s'", rest[2]) end
     return list(opts)
-  elseif sub == "tick" then
+  elseif sub == "tick" or sub == "pause" or sub == "resume" then
     local id = rest[2]
-    if not id then return usage_error("agents", "agents tick needs an activation id") end
+    if not id then return usage_error("agents", "agents %s needs an activation id", sub) end
     if not id:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") then
       return usage_error("agents", "'%s' is not an activation id (a UUID)", id)
     end
     if #rest > 2 then return usage_error("agents", "unexpected argument '%s'", rest[3]) end
-    return tick(opts, id:lower())
+    if sub == "tick" then return tick(opts, id:lower()) end
+    return set_status(sub, id:lower())
   end
   return usage_error("agents", sub and ("unknown subcommand '%s'"):format(sub)
-                               or "a subcommand is required: list or tick")
+                               or "a subcommand is required: list, tick, pause or resume")
 end
 
 return cli

@@ -485,6 +485,19 @@ end
 
 -- --- one tick now (`enigma agents tick`) ------------------------------------------------------
 
+--- Why the activation of tick row `row` does not tick, and what to do about it.
+function agents.why_not_active(row)
+  local id = row.id
+  if row.status == "error" then
+    local last = row.last_error ~= nil and first_line(tostring(row.last_error)) or "none recorded"
+    return ("activation %s is in error after %d consecutive failures (last error: %s); "
+            .. "`enigma agents resume %s` lets it tick again"):format(id, row.consecutive_failures or 0, last, id)
+  elseif row.status == "paused" then
+    return ("activation %s is paused; `enigma agents resume %s` lets it tick again"):format(id, id)
+  end
+  return ("activation %s is %s, not active"):format(id, tostring(row.status))
+end
+
 --- Runs one tick of activation `id` now, recorded like any tick. Returns the outcome, or nil
 --- and a message.
 function Agents:tick_now(id)
@@ -495,12 +508,23 @@ function Agents:tick_now(id)
       if not db then error(cerr, 0) end
       self.ctl.db = db
       local rows
-      as_executor(db, nil, function(tx) rows = query(tx, SQL.tick_rows, { id }) end)
+      local status
+      as_executor(db, nil, function(tx)
+        status = query(tx, SQL.activation, id)[1]
+        rows = query(tx, SQL.tick_rows, { id })
+      end)
+      if status and status.status ~= "active" then failure = agents.why_not_active(plain(status)) return end
       local row = tick_row(rows[1])
       if not row then failure = ("no activation %s"):format(id) return end
-      if row.status ~= "active" then failure = ("activation %s is %s"):format(id, row.status) return end
-      if not row.active then failure = ("agent of activation %s is not active"):format(id) return end
-      if row.maintenance_mode then failure = ("agent of activation %s is in maintenance"):format(id) return end
+      if row.status ~= "active" then failure = agents.why_not_active(row) return end
+      if not row.active then
+        failure = ("the agent of activation %s is not active (ai_agents.active is false)"):format(id)
+        return
+      end
+      if row.maintenance_mode then
+        failure = ("the agent of activation %s is in maintenance (ai_agents.maintenance_mode)"):format(id)
+        return
+      end
       local path = self.dir .. "/" .. row.agent_type .. ".lua"
       local s, serr = strategies.load(path, row.agent_type, { sandbox = self.sandbox })
       if not s then failure = serr return end

@@ -7,6 +7,7 @@ select ua.id, ua.user_id, ua.agent_id, a.agent_type, a.active, a.maintenance_mod
        ua.configuration, ua.risk_parameters, ua.allocation_limits,
        ua.current_allocation, ua.total_profit,
        ua.total_executions, ua.successful_executions, ua.failed_executions, ua.consecutive_failures,
+       ua.last_error,
        extract(epoch from ua.last_execution_at)::float8 as last_execution_at,
        extract(epoch from ua.activated_at)::float8 as activated_at,
        ua.strategy_state, u.wallet_address as wallet,
