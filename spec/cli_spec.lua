@@ -218,3 +218,34 @@ describe("enigma CLI", function()
     end)
   end)
 end)
+
+describe("options are checked before the database is touched", function()
+  local SRC = assert(os.getenv("ENIGMA_SOURCE_DIR"))
+  -- no database at all: an option error must come first, and exit 2
+  local NODB = "ENIGMA_DATABASE_URL='postgresql:///nope?host=/nonexistent' "
+  for _, case in ipairs({
+    { "serve --id " .. ("x"):rep(201), "--id: 'xxxxxxxxxxxxxxxxxxxx...' is longer than 200 characters" },
+    { "serve --id 'a b'", "--id: 'a b' is not a runner name" },
+    { "serve --lease nan", "--lease: 'nan' is not a number above 0, at most 3600" },
+    { "serve --lease 1e9", "--lease: '1e9' is not a number" },
+    { "serve --grace -1", "--grace: '-1' is not a number above 0" },
+    { "serve --capacity 1.5", "--capacity: '1.5' is not a whole number" },
+    { "serve --connections 1e6", "--connections: '1e6' is not a whole number" },
+    { "serve --max-failures inf", "--max-failures: 'inf' is not a whole number" },
+    { "run " .. SRC .. "/scripts/reports/daily_metrics.lua --days 1e9", "--days: 1000000000 is more than 3650" },
+    { "run " .. SRC .. "/scripts/reports/daily_metrics.lua --days -3", "--days: '-3' is not a positive whole number" },
+    { "run " .. SRC .. "/scripts/reports/db_health.lua --limit 0x7fffffffffffffff", "--limit:" },
+  }) do
+    it("enigma " .. case[1]:sub(1, 60), function()
+      local code, _, err = run(NODB .. BIN .. " " .. case[1])
+      assert.are.equal(2, code, err)
+      assert.truthy(err:find(case[2], 1, true), err)
+    end)
+  end
+
+  it("jobs list without a database says so and exits 1", function()
+    local code, out, err = run(NODB .. BIN .. " jobs list")
+    assert.are.equal(1, code, out)
+    assert.truthy(err:find("no run history", 1, true), err)
+  end)
+end)

@@ -93,6 +93,7 @@ function report.parse(spec, argv)
       if type(o.default) == "number" then
         local n = math.tointeger(tonumber(v))
         if not n or n <= 0 then return nil, ("--%s: '%s' is not a positive whole number"):format(name, v) end
+        if o.max and n > o.max then return nil, ("--%s: %d is more than %d"):format(name, n, o.max) end
         v = n
       end
       opts[name:gsub("-", "_")] = v

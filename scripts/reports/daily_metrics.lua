@@ -6,7 +6,7 @@ return report.define {
   title = "Daily platform metrics",
   chart = { x = "metric_date", y = "total_transactions", kind = "bar" },
   description = "Daily platform metrics: users, transactions, deposit and withdrawal volume (USD) per UTC day.",
-  options = { days = { default = 30, help = "the last N days (the view keeps 30)" } },
+  options = { days = { default = 30, max = 3650, help = "the last N days (the view keeps 30)" } },
   run = function(db, opts)
     return assert(db:query([[
       select metric_date, unique_users, total_transactions, round(total_deposits, 2) as deposits_usd,

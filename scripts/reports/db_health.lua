@@ -7,7 +7,7 @@ return report.define {
   title = "Database health",
   chart = { x = "relation", y = "total_bytes", kind = "bar" },
   description = "Table and index sizes, slow statements (pg_stat_statements) and connections.",
-  options = { limit = { default = 10, help = "rows per section" } },
+  options = { limit = { default = 10, max = 10000, help = "rows per section" } },
   run = function(db, opts)
     local tables = assert(db:query([[
       select n.nspname || '.' || c.relname as relation,

@@ -41,11 +41,13 @@ usage: enigma jobs list [--jobs DIR]
 
 local OPTIONS = {
   jobs = { key = "dir", kind = "string" }, agents = { key = "agents_dir", kind = "string" },
-  id = { key = "id", kind = "string" },
-  lease = { key = "lease", kind = "number" }, grace = { key = "grace", kind = "number" },
-  lookahead = { key = "lookahead", kind = "number" }, capacity = { key = "capacity", kind = "number" },
-  connections = { key = "connections", kind = "number" },
-  ["max-failures"] = { key = "max_failures", kind = "number" },
+  id = { key = "id", kind = "string", max_len = 200, pattern = "^[%w._:@/=-]+$",
+         what = "a runner name (letters, digits and . _ : @ / = -)" },
+  lease = { key = "lease", kind = "number", max = 3600 }, grace = { key = "grace", kind = "number", max = 3600 },
+  lookahead = { key = "lookahead", kind = "number", max = 60 },
+  capacity = { key = "capacity", kind = "number", integer = true, max = 100000 },
+  connections = { key = "connections", kind = "number", integer = true, max = 1000 },
+  ["max-failures"] = { key = "max_failures", kind = "number", integer = true, max = 1000 },
   quiet = { key = "quiet", kind = "flag" }, ["no-agents"] = { key = "no_agents", kind = "flag" },
   ["no-sandbox"] = { key = "no_sandbox", kind = "flag" },
 }
@@ -70,7 +72,7 @@ local function list_jobs(opts)
     return 1
   end
   local names = service.sorted_keys(loaded, failed)
-  local last = {}
+  local last, unreachable = {}, false
   local db, err = enigma.db.connect()
   if db then
     local rows = db:query(service.sql("jobs_list"), names)
@@ -78,6 +80,7 @@ local function list_jobs(opts)
     db:close()
   else
     io.stderr:write("enigma: no run history (", first_line(err), ")\n")
+    unreachable = true
   end
   local out = { { "JOB", "SCHEDULE", "NEXT RUN (UTC)", "LAST RUN", "STATUS" } }
   local now = os.time()
@@ -95,7 +98,7 @@ local function list_jobs(opts)
     end
   end
   service.print_table(out)
-  return next(failed) and 1 or 0
+  return (next(failed) or unreachable) and 1 or 0
 end
 
 --- `enigma serve ...` and `enigma jobs ...`: returns the exit status.

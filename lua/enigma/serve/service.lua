@@ -101,8 +101,18 @@ function service.parse_options(args, known)
       if not v then return nil, ("option --%s needs a value"):format(name) end
       if o.kind == "number" then
         local n = tonumber(v)
-        if not n or n <= 0 or n ~= n then return nil, ("--%s: '%s' is not a positive number"):format(name, v) end
+        if o.integer then n = math.tointeger(n) end
+        local low, high = o.min or 0, o.max or math.huge
+        -- as `not (low < n <= high)`, so NaN fails as any other bad value
+        if not n or not (n > low and n <= high) then
+          return nil, ("--%s: '%s' is not a %s above %s%s"):format(name, v, o.integer and "whole number" or "number",
+                                                                 low, high < math.huge and (", at most " .. high) or "")
+        end
         v = n
+      elseif o.max_len and #v > o.max_len then
+        return nil, ("--%s: '%s...' is longer than %d characters"):format(name, v:sub(1, 20), o.max_len)
+      elseif o.pattern and not v:match(o.pattern) then
+        return nil, ("--%s: '%s' is not %s"):format(name, v, o.what or "valid")
       end
       opts[o.key] = v
     elseif a:sub(1, 1) == "-" then
