@@ -3,6 +3,7 @@
 -- A private cluster (spec/support/serve.lua): restarting it disturbs no other test.
 local serve = require "serve"
 
+local BIN = assert(os.getenv("ENIGMA_BIN"))
 local db
 
 local job = serve.job
@@ -122,6 +123,27 @@ describe("a database restart under serve", function()
     assert.are.equal(count("select count(*) n from seen"),
                      count("select count(*) n from job_runs where status = 'succeeded'"))
     assert.is_true(count("select count(*) n from job_runs where trigger = 'catchup'") >= 1)
+  end)
+end)
+
+describe("a cluster stopped under serve", function()
+  it("stays stopped: serve waits for the database, and never starts it", function()
+    local dir = serve.jobdir({ tick = job([[schedule = "* * * * * *"]], [[record(ctx, ctx.trigger)]]) })
+    local r = serve.start(dir, "S", "--lease 5", true)
+    serve.wait_until("a tick", 5, function() return count("select count(*) n from seen") > 0 end)
+    db:close()
+    db = nil
+    serve.stop_cluster()
+    serve.sleep(3)                                       -- several reconnection attempts
+    local _, out = serve.run_cmd(BIN .. " db status")
+    assert.truthy(out:find("^stopped"), out)
+    assert.truthy(serve.read(r.log):find("waiting for the database", 1, true), serve.read(r.log))
+    serve.start_cluster()
+    reconnect()
+    serve.wait_until("the runner back", 15, function()
+      return serve.read(r.log):find("reconnected to the database", 1, true) ~= nil
+    end)
+    assert.are.equal(0, serve.stop(r))
   end)
 end)
 

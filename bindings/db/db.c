@@ -711,7 +711,24 @@ static const luaL_Reg conn_meta[] = {
     {NULL, NULL}
 };
 
-static const luaL_Reg db_functions[] = {{"connect", db_connect}, {NULL, NULL}};
+/* enigma.db.default_url() -> the URL enigma.db.connect() uses when given none, or nil,
+ * message, code. For the embedded cluster it starts (or creates) the cluster, once: a
+ * long-running command resolves it at start-up and reconnects to the URL, so a stopped
+ * cluster stays stopped. */
+static int db_default_url(lua_State *L)
+{
+    char url[4096];
+    enigma_error err;
+
+    if (enigma_db_default_conninfo(url, sizeof url, &err) < 0)
+        return enigma_luadb_fail(L, NULL, &err);
+    lua_pushstring(L, url);
+    return 1;
+}
+
+static const luaL_Reg db_functions[] = {
+    {"connect", db_connect}, {"default_url", db_default_url}, {NULL, NULL}
+};
 
 ENIGMA_EXPORT int luaopen_enigma_db(lua_State *L)
 {

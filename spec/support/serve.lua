@@ -63,16 +63,18 @@ function M.write(dir, name, src)
 end
 
 --- Starts `enigma serve` in the background; returns a runner { pid, log, dir }. It runs jobs
---- only (--no-agents) unless args name an --agents directory.
-function M.start(dir, id, args)
+--- only (--no-agents) unless args name an --agents directory; with `embedded` it finds the
+--- database as a user's serve does, through the embedded cluster's default.
+function M.start(dir, id, args, embedded)
   args = args or ""
   if not args:find("--agents", 1, true) then args = args .. " --no-agents" end
   local log = os.tmpname()
   local status = os.tmpname()
   os.remove(status)
-  -- Through its URL, as in production: the embedded-cluster default would start a stopped
-  -- cluster again on the runner's next connection attempt.
-  local cmd = ("%sENIGMA_DATABASE_URL=%s sh -c %s"):format(M.env, shell.quote(M.url), shell.quote(
+  -- Through its URL, as in production; `embedded`: through the embedded cluster's default.
+  local url = embedded and "unset ENIGMA_DATABASE_URL DATABASE_URL; "
+                       or ("ENIGMA_DATABASE_URL=%s "):format(shell.quote(M.url))
+  local cmd = ("%s%ssh -c %s"):format(M.env, url, shell.quote(
     ("%s serve --jobs %s --id %s %s > %s 2>&1 & pid=$!; echo $pid; wait $pid; echo $? > %s")
       :format(BIN, shell.quote(dir), shell.quote(id), args, log, status)))
   local p = assert(io.popen(cmd .. " 2>/dev/null &"))

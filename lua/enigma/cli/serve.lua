@@ -112,6 +112,16 @@ function cli.main(command, args)
     if not opts.no_agents and not dir_exists(opts.agents_dir) then
       return usage_error("serve", "no agent directory %s (--no-agents runs the jobs only)", opts.agents_dir)
     end
+    -- The database is found (and the embedded cluster started) once, here: every connection and
+    -- reconnection after this uses the URL, so a cluster someone stops stays stopped.
+    if not opts.url then
+      local url, uerr = enigma.db.default_url()
+      if not url then
+        io.stderr:write("enigma: cannot reach the database: ", tostring(uerr), "\n")
+        return 1
+      end
+      opts.url = url
+    end
     local ok, err = server.new(opts):run()
     if not ok then
       io.stderr:write("enigma: ", tostring(err), "\n")

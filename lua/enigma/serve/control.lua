@@ -81,7 +81,7 @@ function Control:loop()
         if owner.unavailable_at_stop then owner:unavailable_at_stop() end
         break
       else
-        log("%s: %s; retrying in %.2fs", self.name, why, backoff)
+        log("%s: %s; waiting for the database, retrying in %.2fs", self.name, why, backoff)
         sched.sleep(backoff)   -- not cut short by pokes: every finished run pokes
         backoff = math.min(backoff * 2, 5)
       end
