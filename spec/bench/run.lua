@@ -537,10 +537,9 @@ if wanted("agents_ticks") then
       box:close()
     end
     print("    an instance in its box, KB (the shipped strategies): " .. table.concat(sizes, ", "))
-    if full.extra ~= 0 or half.extra ~= 0 or few.extra ~= 0 then
-      print(string.format("    [ticks beyond one per activation while measuring memory: %d, %d, %d]",
-        full.extra, half.extra, few.extra))
-    end
+    print(string.format("  duplicated ticks  %d   (must be 0: ticks beyond one per activation in its first "
+      .. "interval of 1 h, over the three memory rounds: %d, %d, %d)", full.extra + half.extra + few.extra,
+      full.extra, half.extra, few.extra))
     print()
   end)
 end
