@@ -72,9 +72,16 @@ end
 
 -- --- setting up --------------------------------------------------------------------------
 
+--- The clocks the runner reads: `wall` (Unix seconds: what a schedule names, and what is
+--- recorded for people) and `mono` (seconds on a monotonic clock: heartbeats, waits, retries'
+--- backoff, the grace period), so a wall clock that steps never stretches a lease. Lease expiry
+--- is the database's to judge (sql/jobs_recover.sql, by its now()). Tests pass a fake clock.
+runner.CLOCK = { mono = enigma.monotime, wall = sched.now }
+
 function runner.new(opts)
   local host, pid = sched.identity()
   local self = setmetatable({
+    clock = opts.clock or runner.CLOCK,
     dir = opts.dir or enigma.paths.scripts .. "/jobs",
     id = opts.id or ("%s:%d"):format(host, pid),
     url = opts.url,
@@ -93,7 +100,7 @@ function runner.new(opts)
     claims = {},        -- event and manual occurrences waiting for the control task
     live = {},          -- id -> run, claimed or running here
     inflight = 0,
-    next_heartbeat = 0,
+    next_heartbeat = -math.huge,
   }, Runner)
   self.ctl = control.new(self, { url = self.url, name = "jobs" })
   -- job connections open at once; runs beyond wait
@@ -118,7 +125,7 @@ function Runner:install(job)
     self.gen = self.gen + 1
     job.gen = self.gen
     if job.cron then
-      local due = jobs.next_time(job, sched.now())
+      local due = jobs.next_time(job, self.clock.wall())
       if due then heap_push(self.heap, { due = due, name = job.name, gen = job.gen }) end
     end
   end
@@ -233,7 +240,8 @@ function Runner:claim(list)
 end
 
 function Runner:claim_due()
-  local horizon = sched.now() + self.lookahead
+  local now = self.clock.wall()
+  local horizon = now + self.lookahead
   local batch = {}
   while #batch < MAX_BATCH and self.heap[1] and self.heap[1].due <= horizon
         and self.inflight + #batch < self.capacity do
@@ -241,7 +249,9 @@ function Runner:claim_due()
     local job = self.jobs[e.name]
     if job and job.gen == e.gen then
       batch[#batch + 1] = { name = e.name, occurrence = jobs.utc(e.due), trigger = "schedule", due = e.due }
-      local nxt = jobs.next_time(job, e.due)
+      -- the next after now: occurrences a busy loop or a wall clock stepping forwards skipped
+      -- run once (this one), not one by one
+      local nxt = jobs.next_time(job, math.max(e.due, now - self.lookahead))
       if nxt then
         e.due = nxt
         heap_push(self.heap, e)
@@ -261,9 +271,10 @@ end
 
 
 function Runner:claim_retries()
-  local now, ids, finals, keep = sched.now(), {}, {}, {}
+  local now, ids, finals, keep = self.clock.wall(), {}, {}, {}
+  local mono = self.clock.mono()
   for _, r in ipairs(self.retries) do
-    if r.at <= now then
+    if r.at <= mono then
       ids[#ids + 1], finals[#finals + 1] = r.id, r.final
     else
       keep[#keep + 1] = r
@@ -308,7 +319,7 @@ end
 --- After a (re)connection: the schedule restarts from now, and each job that missed
 --- occurrences meanwhile runs once, for the latest of them.
 function Runner:catch_up()
-  local now = sched.now()
+  local now = self.clock.wall()
   self.heap = {}
   local names = {}
   for name, job in pairs(self.jobs) do
@@ -348,24 +359,27 @@ function Runner:release()
   query(self.ctl.db, SQL.release, self.id)
 end
 
+--- Seconds until the control task has something to do: the next heartbeat and retry (on the
+--- monotonic clock), the next scheduled occurrence (on the wall clock, as its schedule names it).
 function Runner:next_wake()
-  local wake = self.next_heartbeat
-  if self.stopping then return math.min(wake, sched.now() + 0.05) end
+  local mono = self.clock.mono()
+  local wait = self.next_heartbeat - mono
+  if self.stopping then return math.min(wait, 0.05) end
   if self.heap[1] and self.inflight < self.capacity then
-    wake = math.min(wake, self.heap[1].due - self.lookahead)
+    wait = math.min(wait, self.heap[1].due - self.lookahead - self.clock.wall())
   end
-  for _, r in ipairs(self.retries) do wake = math.min(wake, r.at) end
-  return wake
+  for _, r in ipairs(self.retries) do wait = math.min(wait, r.at - mono) end
+  return wait
 end
 
 function Runner:cycle()
   self:flush_writes()
-  if sched.now() >= self.next_heartbeat then   -- also while stopping: running jobs keep their leases
+  if self.clock.mono() >= self.next_heartbeat then   -- also while stopping: running jobs keep their leases
     self:heartbeat()
-    self.next_heartbeat = sched.now() + self.lease / 3
+    self.next_heartbeat = self.clock.mono() + self.lease / 3
   end
   if self.stopping then
-    if self.inflight == 0 or sched.now() >= self.stop_deadline then
+    if self.inflight == 0 or self.clock.mono() >= self.stop_deadline then
       self:interrupt_all()
       self:flush_writes()
       self:release()
@@ -378,14 +392,14 @@ function Runner:cycle()
   end
   if self.nwrites == 0 and #self.claims == 0 then
     -- Always through the loop, even when something is already due: other tasks get their turn.
-    self.ctl:sleep(math.max(0, self:next_wake() - sched.now()))
+    self.ctl:sleep(math.max(0, self:next_wake()))
   end
 end
 
 -- --- the control task's hooks (enigma.serve.control) ---------------------------------------
 
 function Runner:connected()
-  self.next_heartbeat = 0
+  self.next_heartbeat = -math.huge
   self:catch_up()
 end
 
@@ -402,7 +416,7 @@ end
 
 function Runner:schedule_start(run, at)
   -- +1 ms: the loop's clock counts whole milliseconds, and a run must not start early
-  local delay = at - sched.now() + 0.001
+  local delay = at - self.clock.wall() + 0.001
   if delay <= 0.001 then return self:start_run(run) end
   local group = self.starts[at]
   if not group then
@@ -419,7 +433,7 @@ end
 --- Writes the end of a run that never started (skipped, or its job is gone).
 function Runner:record(run, status, err)
   self.live[run.id] = nil
-  self:write(run.id, { status = status, finished_at = sched.now(), error = err and service.clean_text(err) })
+  self:write(run.id, { status = status, finished_at = self.clock.wall(), error = err and service.clean_text(err) })
   if not self.quiet then log("job %s %s: %s", run.name, status, err) end
   if run.on_done then run.on_done(status, err) end
 end
@@ -469,7 +483,7 @@ function Runner:execute(job, run)
   self.inflight = self.inflight + 1
   run.job = job
   run.task = sched.spawn(function()
-    run.started_at = sched.now()
+    run.started_at, run.started_mono = self.clock.wall(), self.clock.mono()
     self:write(run.id, { status = "running", started_at = run.started_at, version = job.version })
     sched.current():deadline(job.timeout)
     run.timer = sched.timer(job.timeout, 0, function() self:time_out(run) end)
@@ -478,7 +492,7 @@ function Runner:execute(job, run)
     run.timer:stop()
     if ok then
       self:finish(run, "succeeded")
-    elseif sched.now() - run.started_at >= job.timeout then
+    elseif self.clock.mono() - run.started_mono >= job.timeout then
       self:finish(run, "timeout", ("timed out after %gs\n%s"):format(job.timeout, message_of(err)))
     else
       self:finish(run, "failed", message_of(err))
@@ -495,14 +509,15 @@ end
 function Runner:finish(run, status, err)
   run.done = true
   if run.timer then run.timer:stop() end
-  local job, now = run.job, sched.now()
+  local job, now = run.job, self.clock.wall()
   local fields = { status = status, finished_at = now, error = err and service.clean_text(err) }
   local note = ""
   if (status == "failed" or status == "timeout") and run.attempt <= job.retries
      and run.trigger ~= "manual" and not self.stopping then
     fields.status = "retry"
-    fields.retry_at = now + job.backoff * 2 ^ (run.attempt - 1)
-    self.retries[#self.retries + 1] = { id = run.id, at = fields.retry_at, final = status }
+    local backoff = job.backoff * 2 ^ (run.attempt - 1)
+    fields.retry_at = now + backoff                               -- for people and other runners
+    self.retries[#self.retries + 1] = { id = run.id, at = self.clock.mono() + backoff, final = status }
     note = (", retry at %s"):format(jobs.utc(fields.retry_at, true))
   end
   self:write(run.id, fields)
@@ -544,7 +559,7 @@ function Runner:on_event(channel, payload, replayed)
   for name, job in pairs(self.jobs) do
     if job.listen == channel then
       self.claims[#self.claims + 1] = { name = name, occurrence = key, trigger = "event",
-                                        due = sched.now(), event = event }
+                                        due = self.clock.wall(), event = event }
     end
   end
   self:poke()
@@ -600,7 +615,7 @@ function Runner:stop(signame)
   if self.stopping then return end
   self.stopping = true
   self.stop_signal = signame
-  self.stop_deadline = sched.now() + self.grace
+  self.stop_deadline = self.clock.mono() + self.grace
   if self.watcher then self.watcher:stop() end
   self:poke()
 end
@@ -629,7 +644,7 @@ function Runner:run_now(name)
       local db, cerr = enigma.db.connect(self.url)
       if not db then error(cerr, 0) end
       self.ctl.db = db
-      local now = sched.now()
+      local now = self.clock.wall()
       local occurrence = ("manual:%s:%d:%s"):format(host, pid, jobs.utc(now, true))
       local won = self:claim({ { name = name, occurrence = occurrence, trigger = "manual", due = now,
                                 on_done = function(status, e) result = { status, e } end } })
