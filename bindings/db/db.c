@@ -613,15 +613,23 @@ static int conn_socket(lua_State *L)
 
 /* --- the connection's life ------------------------------------------------------------ */
 
-static int conn_close(lua_State *L)
+void enigma_luadb_close(lua_State *L, int idx)
 {
-    enigma_luadb_conn *c = luaL_checkudata(L, 1, ENIGMA_LUADB_CONN_MT);
+    enigma_luadb_conn *c = luaL_checkudata(L, idx, ENIGMA_LUADB_CONN_MT);
 
     PQclear(c->converting);
     c->converting = NULL;
     enigma_db_close(c->db);
     c->db = NULL;
     c->depth = 0;
+    if (lua_getiuservalue(L, idx, ENIGMA_LUADB_UV_GATEWAY) == LUA_TUSERDATA)
+        enigma_luadb_close(L, lua_gettop(L));
+    lua_pop(L, 1);
+}
+
+static int conn_close(lua_State *L)
+{
+    enigma_luadb_close(L, 1);
     return 0;
 }
 
@@ -656,18 +664,15 @@ static int conn_transaction_status(lua_State *L)
     return 1;
 }
 
-static int db_connect(lua_State *L)
+enigma_luadb_conn *enigma_luadb_new_conn(lua_State *L)
 {
-    const char *url = luaL_optstring(L, 1, NULL);
-    enigma_luadb_conn *c;
-    enigma_error err;
+    enigma_luadb_conn *c = lua_newuserdatauv(L, sizeof *c, ENIGMA_LUADB_NUV);
 
-    /* Made closed first, so a failure below leaves nothing half-open. */
-    c = lua_newuserdatauv(L, sizeof *c, 3);
     c->db = NULL;
     c->depth = 0;
     c->converting = NULL;
     c->ncached = 0;
+    c->gateway = 0;
     lua_newtable(L);
     lua_setiuservalue(L, -2, ENIGMA_LUADB_UV_COLUMNS);
     lua_newtable(L);
@@ -679,6 +684,17 @@ static int db_connect(lua_State *L)
     lua_setmetatable(L, -2);
     lua_setiuservalue(L, -2, ENIGMA_LUADB_UV_OWNER);
     luaL_setmetatable(L, ENIGMA_LUADB_CONN_MT);
+    return c;
+}
+
+static int db_connect(lua_State *L)
+{
+    const char *url = luaL_optstring(L, 1, NULL);
+    enigma_luadb_conn *c;
+    enigma_error err;
+
+    /* Made closed first, so a failure below leaves nothing half-open. */
+    c = enigma_luadb_new_conn(L);
     c->db = enigma_db_connect(url, &err);
     if (c->db == NULL)
         return enigma_luadb_fail(L, NULL, &err);
