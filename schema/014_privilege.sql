@@ -80,3 +80,9 @@ $$;
 -- The runtime creates nothing in the schema (PostgreSQL 15 gives PUBLIC no CREATE on public;
 -- said again for a database upgraded from an older one).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+
+-- A function is executable by PUBLIC when it is created, so a SECURITY DEFINER function a later
+-- migration forgets to revoke would run with the owner's rights for any end user. Functions
+-- the owner creates from now on are executable by nobody until granted (as every function of
+-- 001-013 that end users call already is: auth.*; the maintenance functions are revoked).
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;

@@ -39,7 +39,8 @@ function M.cluster(name)
   os.execute("rm -rf " .. shell.quote(home))
   sh(BIN .. " db start")
   sh(BIN .. " migrate")
-  M.url = (sh(BIN .. " db url"):gsub("%s+$", ""))
+  M.url = (sh(BIN .. " db url"):gsub("%s+$", ""))   -- the superuser's, for the specs' fixtures
+  M.runtime_url = (sh(BIN .. " db url --runtime"):gsub("%s+$", ""))   -- serve's own login
   return assert(enigma.db.connect(M.url))
 end
 
@@ -72,7 +73,7 @@ function M.start(dir, id, args)
   os.remove(status)
   -- Through its URL, as in production: the embedded-cluster default would start a stopped
   -- cluster again on the runner's next connection attempt.
-  local cmd = ("%sENIGMA_DATABASE_URL=%s sh -c %s"):format(M.env, shell.quote(M.url), shell.quote(
+  local cmd = ("%sENIGMA_DATABASE_URL=%s sh -c %s"):format(M.env, shell.quote(M.runtime_url), shell.quote(
     ("%s serve --jobs %s --id %s %s > %s 2>&1 & pid=$!; echo $pid; wait $pid; echo $? > %s")
       :format(BIN, shell.quote(dir), shell.quote(id), args, log, status)))
   local p = assert(io.popen(cmd .. " 2>/dev/null &"))

@@ -3,6 +3,7 @@
 -- listing, over enigma.serve.server (serve) and enigma.serve.runner (jobs run).
 local enigma = require "enigma"
 local jobs = require "enigma.serve.jobs"
+local login = require "enigma.serve.login"
 local runner = require "enigma.serve.runner"
 local server = require "enigma.serve.server"
 local service = require "enigma.serve.service"
@@ -108,6 +109,11 @@ function cli.main(command, args)
     if not dir_exists(opts.dir) then return usage_error("serve", "no job directory %s", opts.dir) end
     if not opts.no_agents and not dir_exists(opts.agents_dir) then
       return usage_error("serve", "no agent directory %s (--no-agents runs the jobs only)", opts.agents_dir)
+    end
+    local allowed, why = login.check(opts.url, not opts.no_agents)
+    if not allowed then
+      io.stderr:write("enigma serve: ", why, "\n")
+      return 1
     end
     local ok, err = server.new(opts):run()
     if not ok then
