@@ -65,15 +65,18 @@ BEGIN
 END
 $$;
 
--- No temporary objects for anybody but the owner: a temp table named like a schema table
--- shadows it for the rest of the session (pg_temp is searched first unless it is named). TEMP
--- is PUBLIC's by default, so it goes from PUBLIC; and the runtime's logins put pg_temp last.
+-- No temporary objects for end users: a temp table named like a schema table shadows it for
+-- the rest of the session (pg_temp is searched first unless search_path names it). TEMP is
+-- PUBLIC's by default, so it goes from PUBLIC and from every role by name; only service_role
+-- keeps it, for the runtime's own scripts (staging tables), and the runtime's logins put
+-- pg_temp last, so even its temp tables never shadow the schema.
 DO $$
 BEGIN
   EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
-  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM anon, authenticated, service_role, '
-                 'app_service_role, analytics_readonly, agent_executor, enigma_runtime, '
-                 'enigma_gateway', current_database());
+  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM anon, authenticated, app_service_role, '
+                 'analytics_readonly, agent_executor, enigma_runtime, enigma_gateway',
+                 current_database());
+  EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO service_role', current_database());
 END
 $$;
 

@@ -32,7 +32,7 @@ describe("least privilege", function()
     local me = identity(db)
     assert.are.same({ "service_role", "enigma_runtime", false }, { me.cu, me.su, me.super })
     assert.are.equal("public, pg_temp", db:query("select current_setting('search_path') as p")[1].p)
-    assert.are.equal(0, db:query("select count(*)::int as n from pg_class where relpersistence = 't'")[1].n)
+    assert.are.equal("users", db:query("select 'users'::regclass::text as t")[1].t)   -- not pg_temp_N.users
     local who, mine, bobs, uid = db:as_user(ALICE, function(tx)
       return tx:query("select current_user as u")[1].u,
              #tx:query(BOBS_KEYS, ALICE_WALLET), #tx:query(BOBS_KEYS, BOB_WALLET),
@@ -58,10 +58,13 @@ describe("least privilege", function()
       assert.are.same({ "service_role", "enigma_runtime", false }, { me.cu, me.su, me.super })
     end)
 
-    it("cannot create temporary tables, or anything in the schema", function()
-      assert.is_nil(db:exec("create temp table users (id int)"))
+    it("creates nothing in the schema, and its temp tables shadow nothing", function()
       assert.is_nil(db:exec("create table public.pwned (id int)"))
       assert.is_nil(db:exec("truncate users"))
+      assert(db:exec("create temp table users (id int)"))
+      assert.is_true(db:query("select count(*)::int as n from users")[1].n > 0)   -- public.users
+      unaffected()
+      assert(db:exec("drop table pg_temp.users"))
     end)
 
     it("can become no superuser", function()
@@ -174,8 +177,9 @@ describe("least privilege", function()
   end)
 
   describe("temporary objects", function()
-    it("are nobody's but the owner's", function()
-      for _, role in ipairs({ "public", "anon", "authenticated", "service_role", "app_service_role",
+    it("are nobody's but the owner's and the platform's (service_role)", function()
+      assert.is_true(admin:query("select has_database_privilege('service_role', current_database(), 'TEMP') as t")[1].t)
+      for _, role in ipairs({ "public", "anon", "authenticated", "app_service_role",
                               "analytics_readonly", "agent_executor", "enigma_runtime", "enigma_gateway" }) do
         local rows
         if role == "public" then
