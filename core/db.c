@@ -131,9 +131,9 @@ static int default_conninfo(char *buf, size_t size, enigma_db_login login, int c
     }
     if (enigma_pgcluster_start(&cluster, err) < 0)
         return -1;
-    if ((login == ENIGMA_DB_ADMIN ? enigma_pgcluster_url(&cluster, NULL, buf, size)
-                                  : enigma_pgcluster_url_as(&cluster, NULL, ENIGMA_DB_RUNTIME_ROLE,
-                                                            buf, size)) < 0)
+    if ((login == ENIGMA_DB_ADMIN
+             ? enigma_pgcluster_url(&cluster, NULL, buf, size)
+             : enigma_pgcluster_url_as(&cluster, NULL, ENIGMA_DB_RUNTIME_ROLE, buf, size)) < 0)
         return enigma_error_set(err, "EURL", "the embedded cluster's path is too long");
     return 0;
 }

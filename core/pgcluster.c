@@ -376,8 +376,8 @@ int enigma_pgcluster_url(const enigma_pgcluster *c, const char *dbname, char *bu
 int enigma_pgcluster_url_as(const enigma_pgcluster *c, const char *dbname, const char *user,
                             char *buf, size_t size)
 {
-    static const char scheme[] = "postgresql:///", host[] = "?host=",
-                      rest[] = "&port=" PORT_TEXT "&user=";
+    static const char scheme[] = "postgresql:///",
+                      host[] = "?host=", rest[] = "&port=" PORT_TEXT "&user=";
     size_t pos = sizeof scheme - 1;
 
     if (size < sizeof scheme)

@@ -89,3 +89,7 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 -- the owner creates from now on are executable by nobody until granted (as every function of
 -- 001-013 that end users call already is: auth.*; the maintenance functions are revoked).
 ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+-- The migration ledger (core/migrate.c makes it before 001, so no default privilege reached
+-- it): the runtime may read which schema it runs against, never change it.
+GRANT SELECT ON public.schema_migrations TO service_role;

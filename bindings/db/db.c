@@ -7,7 +7,8 @@
  *                            statement: read it, do not change it)
  *   db:exec(sql, ...)    --> affected row count                   | nil, message, sqlstate
  *   db:transaction(fn)   --> fn's results; rollback and re-raise on error
- *   db:as_user(claims, fn)
+ *   db:as_user(claims, fn) -- anon/authenticated: fn runs on the gateway
+ *                            connection beside this one (db_transaction.c)
  *   db:copy(sql, function(put) put(a, b, ...) end) --> rows stored
  *   db:run_script(sql)   --> true: several statements, no parameters
  *   db:in_transaction()  --> whether a transaction is open on the connection

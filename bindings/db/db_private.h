@@ -20,8 +20,7 @@ typedef struct enigma_luadb_conn {
     PGresult *converting; /* the result being turned into Lua values: if that
                              raises, the next call (or close) frees it */
     int ncached;         /* statements in the column-name cache */
-    int gateway;         /* 1: as_user's connection (db_transaction.c), logged in as a role
-                            that can become only anon or authenticated */
+    int gateway;         /* 1: as_user's connection (db_transaction.c) */
 } enigma_luadb_conn;
 
 /* The connection's uservalues. */

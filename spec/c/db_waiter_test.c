@@ -359,9 +359,11 @@ int main(void)
     }
     lua_pushstring(L, admin);
     lua_setglobal(L, "ADMIN_URL");
-    if (luaL_dostring(L, "local connect = edb.connect\n"
-                         "edb = setmetatable({ connect = function(url) return connect(url or ADMIN_URL) end },\n"
-                         "                   { __index = edb })") != LUA_OK)
+    if (luaL_dostring(
+            L,
+            "local connect = edb.connect\n"
+            "edb = setmetatable({ connect = function(url) return connect(url or ADMIN_URL) end },\n"
+            "                   { __index = edb })") != LUA_OK)
         return 1;
     lua_register(L, "spawn", l_spawn);
     lua_register(L, "run", l_run);
