@@ -100,7 +100,8 @@ static void drop_notice(void *arg, const char *message)
 
 /* The default connection string; `create` says whether the embedded
  * cluster may be created when it does not exist (it is started either way). */
-static int default_conninfo(char *buf, size_t size, int create, enigma_error *err)
+static int default_conninfo(char *buf, size_t size, enigma_db_login login, int create,
+                            enigma_error *err)
 {
     const char *url = getenv("ENIGMA_DATABASE_URL");
     enigma_pgcluster cluster;
@@ -130,44 +131,49 @@ static int default_conninfo(char *buf, size_t size, int create, enigma_error *er
     }
     if (enigma_pgcluster_start(&cluster, err) < 0)
         return -1;
-    if (enigma_pgcluster_url(&cluster, NULL, buf, size) < 0)
+    if ((login == ENIGMA_DB_ADMIN
+             ? enigma_pgcluster_url(&cluster, NULL, buf, size)
+             : enigma_pgcluster_url_as(&cluster, NULL, ENIGMA_DB_RUNTIME_ROLE, buf, size)) < 0)
         return enigma_error_set(err, "EURL", "the embedded cluster's path is too long");
     return 0;
 }
 
-int enigma_db_default_conninfo(char *buf, size_t size, enigma_error *err)
+int enigma_db_default_conninfo(char *buf, size_t size, enigma_db_login login, enigma_error *err)
 {
-    return default_conninfo(buf, size, 1, err);
+    return default_conninfo(buf, size, login, 1, err);
 }
 
 static enigma_db *connect_url(const char *url, enigma_error *err);
+static enigma_db *connect_params(const char *const *keys, const char *const *vals, int expand,
+                                 enigma_error *err);
 
 enigma_db *enigma_db_connect(const char *url, enigma_error *err)
 {
-    char fallback[4096];
-
-    if (url == NULL) {
-        if (default_conninfo(fallback, sizeof fallback, 1, err) < 0)
-            return NULL;
-        url = fallback;
-    }
+    if (url == NULL)
+        return enigma_db_connect_default(ENIGMA_DB_RUNTIME, 1, err);
     return connect_url(url, err);
 }
 
-enigma_db *enigma_db_connect_existing(enigma_error *err)
+enigma_db *enigma_db_connect_default(enigma_db_login login, int create, enigma_error *err)
 {
     char fallback[4096];
+    enigma_db *db;
 
-    if (default_conninfo(fallback, sizeof fallback, 0, err) < 0)
+    if (default_conninfo(fallback, sizeof fallback, login, create, err) < 0)
         return NULL;
-    return connect_url(fallback, err);
+    db = connect_url(fallback, err);
+    /* A cluster not yet migrated has no runtime login: say what makes it. */
+    if (db == NULL && err != NULL && login == ENIGMA_DB_RUNTIME &&
+        strstr(err->message, "role \"" ENIGMA_DB_RUNTIME_ROLE "\" does not exist") != NULL)
+        enigma_error_append(err, " (enigma migrate creates it)");
+    return db;
 }
 
 static enigma_db *connect_url(const char *url, enigma_error *err)
 {
+    const char *const keys[] = {"dbname", NULL}, *const vals[] = {url, NULL};
     char *parse_error = NULL;
     PQconninfoOption *opts;
-    enigma_db *db;
 
     opts = PQconninfoParse(url, &parse_error);
     if (opts == NULL) {
@@ -177,13 +183,20 @@ static enigma_db *connect_url(const char *url, enigma_error *err)
         return NULL;
     }
     PQconninfoFree(opts);
+    return connect_params(keys, vals, 1, err);
+}
 
-    db = calloc(1, sizeof *db);
+/* PQconnectdbParams(keys, vals, expand), in UTF-8, notices dropped; NULL with err. */
+static enigma_db *connect_params(const char *const *keys, const char *const *vals, int expand,
+                                 enigma_error *err)
+{
+    enigma_db *db = calloc(1, sizeof *db);
+
     if (db == NULL) {
         enigma_error_set(err, "ENOMEM", "out of memory");
         return NULL;
     }
-    db->conn = PQconnectdb(url);
+    db->conn = PQconnectdbParams(keys, vals, expand);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         char msg[ENIGMA_ERROR_MESSAGE_MAX];
 
@@ -195,6 +208,77 @@ static enigma_db *connect_url(const char *url, enigma_error *err)
     PQsetClientEncoding(db->conn, "UTF8");
     PQsetNoticeProcessor(db->conn, drop_notice, NULL);
     return db;
+}
+
+/* What the gateway's login may do beyond becoming anon or authenticated: NULL when nothing.
+ * pg_has_role(MEMBER) follows memberships and is true of every role for a superuser. */
+static const char gateway_check_sql[] =
+    "select r.rolname, concat_ws(', ', "
+    "  case when r.rolsuper then 'is a superuser' end, "
+    "  case when r.rolbypassrls then 'bypasses row level security' end, "
+    "  case when r.rolcreaterole or r.rolcreatedb then 'creates roles or databases' end, "
+    "  'may become ' || (select string_agg(m.rolname, ', ' order by m.rolname) "
+    "                     from pg_catalog.pg_roles m "
+    "                    where m.oid <> r.oid and m.rolname not in ('anon', 'authenticated') "
+    "                      and pg_catalog.pg_has_role(r.oid, m.oid, 'MEMBER'))) as excess "
+    "from pg_catalog.pg_roles r where r.rolname = session_user";
+
+/* Refuses a gateway login that can do more than become anon or authenticated. */
+static int check_gateway(enigma_db *db, enigma_error *err)
+{
+    PGresult *res = PQexecParams(db->conn, gateway_check_sql, 0, NULL, NULL, NULL, NULL, 0);
+    int rc = 0;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = enigma_db_error_from_result(db, res, err);
+    else if (PQntuples(res) != 1 || PQgetvalue(res, 0, 1)[0] != '\0')
+        rc = enigma_error_set(err, "EGATEWAY",
+                              "the as_user login %s %s; it must be able to become anon and "
+                              "authenticated and nothing else (README, \"Database roles\")",
+                              PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?",
+                              PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "is not a role");
+    PQclear(res);
+    return rc;
+}
+
+enigma_db *enigma_db_connect_gateway(enigma_db *db, enigma_error *err)
+{
+    const char *url = getenv("ENIGMA_GATEWAY_URL");
+    const char *keys[64], *vals[64];
+    PQconninfoOption *opts = NULL, *o;
+    enigma_db *gw;
+    int n = 0;
+
+    if (url != NULL && *url != '\0') {
+        keys[n] = "dbname", vals[n++] = url;
+    } else {
+        opts = PQconninfo(db->conn);
+        if (opts == NULL) {
+            enigma_error_set(err, "ENOMEM", "out of memory");
+            return NULL;
+        }
+        for (o = opts; o->keyword != NULL && n < 60; o++)
+            if (o->val != NULL && o->val[0] != '\0' && strcmp(o->keyword, "user") != 0 &&
+                strcmp(o->keyword, "password") != 0 && strcmp(o->keyword, "client_encoding") != 0)
+                keys[n] = o->keyword, vals[n++] = o->val;
+        keys[n] = "user", vals[n++] = ENIGMA_DB_GATEWAY_ROLE;
+    }
+    /* A startup parameter, so the RESET ALL before each as_user keeps it. */
+    keys[n] = "client_encoding", vals[n++] = "UTF8";
+    keys[n] = NULL, vals[n] = NULL;
+    gw = connect_params(keys, vals, opts == NULL, err);
+    PQconninfoFree(opts);
+    if (gw == NULL) {
+        if (err != NULL)
+            enigma_error_append(err, " (as_user's login; enigma migrate creates %s)",
+                                ENIGMA_DB_GATEWAY_ROLE);
+        return NULL;
+    }
+    if (check_gateway(gw, err) < 0) {
+        enigma_db_close(gw);
+        return NULL;
+    }
+    return gw;
 }
 
 static void stmt_free(enigma_db_stmt *s)

@@ -23,32 +23,61 @@ typedef struct enigma_db_stmt enigma_db_stmt;
 #define ENIGMA_DB_STMT_CACHE_MAX 256
 
 /*
+ * The login roles of the embedded cluster (schema/014_privilege.sql creates
+ * them; an operator of an external database creates them the same way):
+ *   ENIGMA_DB_RUNTIME_ROLE  what serve, run, repl and the reports log in as:
+ *                           no superuser, starts as service_role
+ *   ENIGMA_DB_GATEWAY_ROLE  the login of db:as_user's connection: can become
+ *                           anon or authenticated, nothing else
+ * The superuser (`postgres`, enigma db url) is for migrate and the operator.
+ */
+#define ENIGMA_DB_RUNTIME_ROLE "enigma_runtime"
+#define ENIGMA_DB_GATEWAY_ROLE "enigma_gateway"
+
+/* Whom a default connection logs in as on the embedded cluster. A URL from
+ * the environment is used as it is, whichever is asked for. */
+typedef enum { ENIGMA_DB_RUNTIME, ENIGMA_DB_ADMIN } enigma_db_login;
+
+/*
  * Opens a connection. `url` is a libpq connection string or URI; when NULL
  * the first of these wins: $ENIGMA_DATABASE_URL, $DATABASE_URL, libpq's own
  * PG* variables (when PGHOST, PGDATABASE or PGSERVICE is set), and otherwise
- * the embedded cluster of the enigma home (core/home.h), started on demand
- * and created when it does not exist.
+ * the embedded cluster of the enigma home (core/home.h) as
+ * ENIGMA_DB_RUNTIME_ROLE, started on demand and created when it does not
+ * exist.
  * Returns a connection the caller closes with enigma_db_close(), or NULL.
  */
 enigma_db *enigma_db_connect(const char *url, enigma_error *err);
 
 /*
- * enigma_db_connect(NULL, err) for a command that only reads: the embedded
+ * The default connection (as enigma_db_connect(NULL)) logging in as `login`
+ * on the embedded cluster: ENIGMA_DB_ADMIN is its superuser, for migrate and
+ * the operator. `create` 0 is for a command that only reads: the embedded
  * cluster is started when stopped but never created. When it does not
  * exist, fails with "ENOCLUSTER" ("no database cluster at <home> (enigma db
  * start creates one)") and nothing has been created.
  */
-enigma_db *enigma_db_connect_existing(enigma_error *err);
+enigma_db *enigma_db_connect_default(enigma_db_login login, int create, enigma_error *err);
+
+/*
+ * Opens db:as_user's connection beside `db` (borrowed): $ENIGMA_GATEWAY_URL
+ * when set, else db's server, port and database as ENIGMA_DB_GATEWAY_ROLE
+ * (a password comes from libpq's password file). Refuses ("EGATEWAY") a
+ * login that is a superuser, bypasses row level security, creates roles or
+ * databases, or may become any role but itself, anon and authenticated.
+ * Returns a connection the caller closes, or NULL.
+ */
+enigma_db *enigma_db_connect_gateway(enigma_db *db, enigma_error *err);
 
 /* Closes the connection and frees everything it owns. NULL is a no-op. */
 void enigma_db_close(enigma_db *db);
 
 /*
- * Writes the default connection string into buf, by the rule
- * enigma_db_connect(NULL) follows; "" means libpq's own PG* variables. For
- * the embedded cluster it starts the server first. Returns 0, or -1.
+ * Writes the default connection string for `login` into buf, by the rule
+ * enigma_db_connect_default() follows; "" means libpq's own PG* variables.
+ * For the embedded cluster it starts the server first. Returns 0, or -1.
  */
-int enigma_db_default_conninfo(char *buf, size_t size, enigma_error *err);
+int enigma_db_default_conninfo(char *buf, size_t size, enigma_db_login login, enigma_error *err);
 
 /* The underlying libpq connection, owned by db (for PQtransactionStatus,
  * PQserverVersion, sockets). Never NULL for an open connection. */

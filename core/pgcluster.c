@@ -370,8 +370,14 @@ static int encode(char *out, size_t size, size_t *pos, const char *s, const char
 
 int enigma_pgcluster_url(const enigma_pgcluster *c, const char *dbname, char *buf, size_t size)
 {
+    return enigma_pgcluster_url_as(c, dbname, SERVER_USER, buf, size);
+}
+
+int enigma_pgcluster_url_as(const enigma_pgcluster *c, const char *dbname, const char *user,
+                            char *buf, size_t size)
+{
     static const char scheme[] = "postgresql:///",
-                      host[] = "?host=", rest[] = "&port=" PORT_TEXT "&user=" SERVER_USER;
+                      host[] = "?host=", rest[] = "&port=" PORT_TEXT "&user=";
     size_t pos = sizeof scheme - 1;
 
     if (size < sizeof scheme)
@@ -385,6 +391,9 @@ int enigma_pgcluster_url(const enigma_pgcluster *c, const char *dbname, char *bu
     if (encode(buf, size, &pos, c->sockdir, "/._~-") < 0 || pos + sizeof rest > size)
         goto too_small;
     memcpy(buf + pos, rest, sizeof rest);
+    pos += sizeof rest - 1;
+    if (encode(buf, size, &pos, user, "._~-") < 0)
+        goto too_small;
     return 0;
 too_small:
     if (size > 0)

@@ -115,6 +115,11 @@ int enigma_pgcluster_status(const enigma_pgcluster *c, enigma_pgcluster_state *s
 int enigma_pgcluster_url(const enigma_pgcluster *c, const char *dbname, char *buf, size_t size)
     __attribute__((warn_unused_result));
 
+/* enigma_pgcluster_url() for another login role `user` (percent-encoded like
+ * the database name): the runtime's own logins (core/db.h). */
+int enigma_pgcluster_url_as(const enigma_pgcluster *c, const char *dbname, const char *user,
+                            char *buf, size_t size) __attribute__((warn_unused_result));
+
 /* Called with one line for a human ("creating a new database cluster in
  * <home>", plus where its data goes when mapped) just before initdb runs,
  * in the one process that runs it. The core never prints: the program sets

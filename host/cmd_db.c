@@ -11,7 +11,7 @@
 #include "core/pgcluster.h"
 
 static const char db_usage[] =
-    "usage: enigma db start|stop|status|url|psql [PSQL-ARGS...]\n"
+    "usage: enigma db start|stop|status|url [--runtime]|psql [PSQL-ARGS...]\n"
     "\n"
     "The embedded PostgreSQL cluster of the enigma home: $ENIGMA_HOME, else the\n"
     "nearest .enigma directory above the current one, else $XDG_DATA_HOME/enigma\n"
@@ -22,9 +22,11 @@ static const char db_usage[] =
     "  stop     stop it (nothing to do when it is not running)\n"
     "  status   say whether it is running, stopped or not there, and where (exit\n"
     "           0 when running, 3 otherwise); creates nothing\n"
-    "  url      print a superuser connection string for it (psql accepts it)\n"
-    "  psql     run psql against the default database (the one `enigma run`\n"
-    "           scripts connect to: see `enigma --help`)\n"
+    "  url      print a superuser connection string for it (psql accepts it);\n"
+    "           --runtime: the one serve, run, repl and the reports log in with\n"
+    "           (enigma_runtime: no superuser, created by `enigma migrate`)\n"
+    "  psql     run psql as the superuser against the default database (the one\n"
+    "           `enigma run` scripts connect to: see `enigma --help`)\n"
     "It listens on a unix socket in HOME/run only, never on TCP. Run as root, its\n"
     "server runs as the `postgres` system user; when that user cannot reach the\n"
     "home, the cluster lives in /var/lib/enigma/<key> instead (HOME/cluster links\n"
@@ -34,7 +36,8 @@ static const char migrate_usage[] =
     "usage: enigma migrate [--status]\n"
     "\n"
     "Applies the pending schema/NNN_*.sql files ($ENIGMA_SCHEMA_DIR overrides the\n"
-    "directory) to the default database, each in its own transaction, recording\n"
+    "directory) to the default database as its superuser (on the embedded cluster;\n"
+    "else as $ENIGMA_DATABASE_URL says), each in its own transaction, recording\n"
     "each with its checksum in schema_migrations. A file edited after it was\n"
     "applied is refused. On an up-to-date database it changes nothing.\n"
     "  --status   list every migration and whether it is applied, pending or changed\n";
@@ -103,14 +106,15 @@ static int db_status(void)
     return state == ENIGMA_PGCLUSTER_RUNNING ? 0 : 3;
 }
 
-static int db_url(void)
+static int db_url(int runtime)
 {
     enigma_pgcluster c;
     char url[4096];
 
     if (open_cluster(&c))
         return 1;
-    if (enigma_pgcluster_url(&c, NULL, url, sizeof url) < 0) {
+    if ((runtime ? enigma_pgcluster_url_as(&c, NULL, ENIGMA_DB_RUNTIME_ROLE, url, sizeof url)
+                 : enigma_pgcluster_url(&c, NULL, url, sizeof url)) < 0) {
         fprintf(stderr, "enigma: the path %s is too long for a connection string\n", c.home);
         return 1;
     }
@@ -127,7 +131,7 @@ static int db_psql(int argc, char **argv)
 
     if (argc > 250)
         return enigma_host_usage_error("db", "too many psql arguments");
-    if (enigma_db_default_conninfo(url, sizeof url, &err) < 0)
+    if (enigma_db_default_conninfo(url, sizeof url, ENIGMA_DB_ADMIN, &err) < 0)
         return report(&err);
     args[n++] = "psql";
     if (url[0] != '\0')            /* "": psql reads the PG* variables itself */
@@ -151,6 +155,8 @@ int enigma_cmd_db(int argc, char **argv)
     }
     if (strcmp(argv[0], "psql") == 0)
         return db_psql(argc - 1, argv + 1);
+    if (strcmp(argv[0], "url") == 0 && argc == 2 && strcmp(argv[1], "--runtime") == 0)
+        return db_url(1);
     if (argc > 1)
         return enigma_host_usage_error("db", "unexpected argument '%s'", argv[1]);
     if (strcmp(argv[0], "start") == 0)
@@ -160,7 +166,7 @@ int enigma_cmd_db(int argc, char **argv)
     if (strcmp(argv[0], "status") == 0)
         return db_status();
     if (strcmp(argv[0], "url") == 0)
-        return db_url();
+        return db_url(0);
     return enigma_host_usage_error("db", "unknown subcommand '%s'", argv[0]);
 }
 
@@ -214,7 +220,7 @@ int enigma_cmd_migrate(int argc, char **argv)
     if (argc > 1)
         return enigma_host_usage_error("migrate", "unexpected argument '%s'", argv[1]);
 
-    db = status ? enigma_db_connect_existing(&err) : enigma_db_connect(NULL, &err);
+    db = enigma_db_connect_default(ENIGMA_DB_ADMIN, !status, &err);
     if (db == NULL)
         return report(&err);
     if (status) {

@@ -1,12 +1,13 @@
 -- enigma.db's notifications and cancel outside a task, where they block
 -- (needs: cluster). The task side is spec/c/db_waiter_test.c.
 local enigma = require "enigma"
+local admin_url = require "admin"   -- the superuser: other backends, extensions
 
 describe("enigma.db notifications", function()
   local db, other
   before_each(function()
-    db = assert(enigma.db.connect())
-    other = assert(enigma.db.connect())
+    db = assert(enigma.db.connect(admin_url()))
+    other = assert(enigma.db.connect(admin_url()))
   end)
   after_each(function() db:close() other:close() end)
 

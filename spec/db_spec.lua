@@ -1,11 +1,12 @@
 -- enigma.db against the embedded cluster (needs: cluster).
 local enigma = require "enigma"
+local admin_url = require "admin"   -- tables of its own: the superuser's connection
 local decimal = enigma.decimal
 local null = enigma.null
 
 describe("enigma.db", function()
   local db
-  before_each(function() db = assert(enigma.db.connect()) end)
+  before_each(function() db = assert(enigma.db.connect(admin_url())) end)
   after_each(function() db:close() end)
 
   describe("type mapping", function()
@@ -273,7 +274,7 @@ describe("enigma.db", function()
 
   describe("connections", function()
     it("raises on use after close, and close is idempotent", function()
-      local c = assert(enigma.db.connect())
+      local c = assert(enigma.db.connect(admin_url()))
       c:close()
       c:close()
       assert.has_error(function() c:query("select 1") end, "attempt to use a closed database connection")
@@ -283,7 +284,7 @@ describe("enigma.db", function()
     it("closes at the end of a to-be-closed scope", function()
       local handle
       do
-        local c <close> = assert(enigma.db.connect())
+        local c <close> = assert(enigma.db.connect(admin_url()))
         handle = c
       end
       assert.has_error(function() handle:query("select 1") end)
@@ -304,7 +305,7 @@ describe("enigma.db", function()
     end)
 
     it("reports a lost connection", function()
-      local victim = assert(enigma.db.connect())
+      local victim = assert(enigma.db.connect(admin_url()))
       local pid = victim:query("select pg_backend_pid() as p")[1].p
       db:query("select pg_terminate_backend($1, 5000)", pid)
       local ok, msg, code = victim:query("select 1")

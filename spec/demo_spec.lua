@@ -9,7 +9,7 @@ describe("demo data", function()
   local url, db, env
 
   setup(function()
-    local admin <close> = assert(enigma.db.connect())
+    local admin <close> = assert(enigma.db.connect(require("admin")()))
     assert(admin:exec("drop database if exists demo_spec with (force)"))
     assert(admin:exec("create database demo_spec"))
     local _, out = run(BIN .. " db url")
@@ -22,7 +22,7 @@ describe("demo data", function()
 
   teardown(function()
     db:close()
-    local admin <close> = assert(enigma.db.connect())
+    local admin <close> = assert(enigma.db.connect(require("admin")()))
     admin:exec("drop database if exists demo_spec with (force)")
   end)
 

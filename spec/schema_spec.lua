@@ -1,5 +1,6 @@
 -- The migrated schema: the seed's objects with its errata fixed (needs: cluster).
 local enigma = require "enigma"
+local admin_url = require "admin"   -- the superuser: other backends, extensions
 local decimal = enigma.decimal
 
 local function read(path)
@@ -20,7 +21,7 @@ end
 
 describe("schema", function()
   local db
-  setup(function() db = assert(enigma.db.connect()) end)
+  setup(function() db = assert(enigma.db.connect(admin_url())) end)
   teardown(function() db:close() end)
 
   -- Runs fn in a transaction that is always rolled back.

@@ -7,7 +7,8 @@
  *                            statement: read it, do not change it)
  *   db:exec(sql, ...)    --> affected row count                   | nil, message, sqlstate
  *   db:transaction(fn)   --> fn's results; rollback and re-raise on error
- *   db:as_user(claims, fn)
+ *   db:as_user(claims, fn) -- anon/authenticated: fn runs on the gateway
+ *                            connection beside this one (db_transaction.c)
  *   db:copy(sql, function(put) put(a, b, ...) end) --> rows stored
  *   db:run_script(sql)   --> true: several statements, no parameters
  *   db:in_transaction()  --> whether a transaction is open on the connection
@@ -613,15 +614,23 @@ static int conn_socket(lua_State *L)
 
 /* --- the connection's life ------------------------------------------------------------ */
 
-static int conn_close(lua_State *L)
+void enigma_luadb_close(lua_State *L, int idx)
 {
-    enigma_luadb_conn *c = luaL_checkudata(L, 1, ENIGMA_LUADB_CONN_MT);
+    enigma_luadb_conn *c = luaL_checkudata(L, idx, ENIGMA_LUADB_CONN_MT);
 
     PQclear(c->converting);
     c->converting = NULL;
     enigma_db_close(c->db);
     c->db = NULL;
     c->depth = 0;
+    if (lua_getiuservalue(L, idx, ENIGMA_LUADB_UV_GATEWAY) == LUA_TUSERDATA)
+        enigma_luadb_close(L, lua_gettop(L));
+    lua_pop(L, 1);
+}
+
+static int conn_close(lua_State *L)
+{
+    enigma_luadb_close(L, 1);
     return 0;
 }
 
@@ -656,18 +665,15 @@ static int conn_transaction_status(lua_State *L)
     return 1;
 }
 
-static int db_connect(lua_State *L)
+enigma_luadb_conn *enigma_luadb_new_conn(lua_State *L)
 {
-    const char *url = luaL_optstring(L, 1, NULL);
-    enigma_luadb_conn *c;
-    enigma_error err;
+    enigma_luadb_conn *c = lua_newuserdatauv(L, sizeof *c, ENIGMA_LUADB_NUV);
 
-    /* Made closed first, so a failure below leaves nothing half-open. */
-    c = lua_newuserdatauv(L, sizeof *c, 3);
     c->db = NULL;
     c->depth = 0;
     c->converting = NULL;
     c->ncached = 0;
+    c->gateway = 0;
     lua_newtable(L);
     lua_setiuservalue(L, -2, ENIGMA_LUADB_UV_COLUMNS);
     lua_newtable(L);
@@ -679,6 +685,17 @@ static int db_connect(lua_State *L)
     lua_setmetatable(L, -2);
     lua_setiuservalue(L, -2, ENIGMA_LUADB_UV_OWNER);
     luaL_setmetatable(L, ENIGMA_LUADB_CONN_MT);
+    return c;
+}
+
+static int db_connect(lua_State *L)
+{
+    const char *url = luaL_optstring(L, 1, NULL);
+    enigma_luadb_conn *c;
+    enigma_error err;
+
+    /* Made closed first, so a failure below leaves nothing half-open. */
+    c = enigma_luadb_new_conn(L);
     c->db = enigma_db_connect(url, &err);
     if (c->db == NULL)
         return enigma_luadb_fail(L, NULL, &err);
@@ -711,7 +728,8 @@ static const luaL_Reg conn_meta[] = {
     {NULL, NULL}
 };
 
-/* enigma.db.default_url() -> the URL enigma.db.connect() uses when given none, or nil,
+/* enigma.db.default_url() -> the URL enigma.db.connect() uses when given none (the runtime's
+ * login), or nil,
  * message, code. For the embedded cluster it starts (or creates) the cluster, once: a
  * long-running command resolves it at start-up and reconnects to the URL, so a stopped
  * cluster stays stopped. */
@@ -720,7 +738,7 @@ static int db_default_url(lua_State *L)
     char url[4096];
     enigma_error err;
 
-    if (enigma_db_default_conninfo(url, sizeof url, &err) < 0)
+    if (enigma_db_default_conninfo(url, sizeof url, ENIGMA_DB_RUNTIME, &err) < 0)
         return enigma_luadb_fail(L, NULL, &err);
     lua_pushstring(L, url);
     return 1;

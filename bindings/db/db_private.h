@@ -20,14 +20,23 @@ typedef struct enigma_luadb_conn {
     PGresult *converting; /* the result being turned into Lua values: if that
                              raises, the next call (or close) frees it */
     int ncached;         /* statements in the column-name cache */
+    int gateway;         /* 1: as_user's connection (db_transaction.c) */
 } enigma_luadb_conn;
 
 /* The connection's uservalues. */
 #define ENIGMA_LUADB_UV_COLUMNS 1     /* sql -> column names */
 #define ENIGMA_LUADB_UV_HANDLERS 2    /* channel -> fn, for db:wait */
 #define ENIGMA_LUADB_UV_OWNER 3       /* weak {coroutine}: whose command is in flight */
+#define ENIGMA_LUADB_UV_GATEWAY 4     /* as_user's connection, made on first use (or nil) */
+#define ENIGMA_LUADB_NUV 4
 
 /* ---- db.c ---- */
+
+/* Pushes a new connection userdata, closed (db NULL), with its uservalues and metatable. */
+enigma_luadb_conn *enigma_luadb_new_conn(lua_State *L);
+
+/* Closes the connection at idx (and its gateway connection); idempotent. */
+void enigma_luadb_close(lua_State *L, int idx);
 
 /* The open connection at idx, ready for a command; raises if closed or busy for a waiting task. */
 enigma_luadb_conn *enigma_luadb_check_conn(lua_State *L, int idx);

@@ -112,10 +112,16 @@ static int tx_k(lua_State *L, int status, lua_KContext ctx)
  */
 static int in_transaction(lua_State *L, enigma_luadb_conn *c, int fn)
 {
+    /* What a body left in the gateway's session (settings, SET ROLE, cursors) is undone
+     * before the next one: the next user starts from the login's defaults. */
+    static const char gateway_begin[] = "RESET ALL; RESET ROLE; CLOSE ALL; BEGIN";
     char sql[128];
     int level = c->depth + 1;
 
-    snprintf(sql, sizeof sql, level == 1 ? "BEGIN" : "SAVEPOINT enigma_%d", level);
+    if (level == 1 && c->gateway)
+        snprintf(sql, sizeof sql, "%s", gateway_begin);
+    else
+        snprintf(sql, sizeof sql, level == 1 ? "BEGIN" : "SAVEPOINT enigma_%d", level);
     return enigma_luadb_call_own_statement(L, sql, TX_CTX(TX_BEGUN, level, fn), tx_k);
 }
 
@@ -128,10 +134,21 @@ int enigma_luadb_transaction(lua_State *L)
     return in_transaction(L, c, 2);
 }
 
-/* --- as_user ----------------------------------------------------------------------- */
+/* --- as_user ----------------------------------------------------------------------- *
+ *
+ * An end user's body (anon, authenticated) never runs on the caller's connection: it runs
+ * on the connection's gateway, a second connection to the same database made on first use
+ * and kept beside it (uservalue ENIGMA_LUADB_UV_GATEWAY), logged in as a role that can
+ * become only anon or authenticated (core/db.h, enigma_db_connect_gateway). So nothing
+ * the body runs -- RESET ROLE, SET ROLE, SET SESSION AUTHORIZATION, set_config('role'),
+ * a SECURITY DEFINER function it may not execute -- reaches the caller's rights. The body
+ * gets the gateway as its argument; it is its own transaction, not a savepoint of one
+ * open on the caller's connection. as_user on a gateway (nested) stays on it.
+ * service_role is the platform's own identity: it runs on the caller's connection. */
 
 static const char set_identity_sql[] =
-    "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)";
+    "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
+    "set_config('search_path', 'public, pg_temp', true)";
 static const char current_identity_sql[] =
     "select current_setting('role') as role, "
     "coalesce(current_setting('request.jwt.claims', true), '') as claims";
@@ -197,6 +214,34 @@ static int as_user_body(lua_State *L)
     return as_user_k(L, LUA_OK, AS_UNNESTED);
 }
 
+/* Replaces the connection at 1 by its gateway, made (or made again, when lost) here. */
+static enigma_luadb_conn *use_gateway(lua_State *L, enigma_luadb_conn *c)
+{
+    enigma_luadb_conn *g;
+    enigma_error err;
+
+    if (lua_getiuservalue(L, 1, ENIGMA_LUADB_UV_GATEWAY) == LUA_TUSERDATA) {
+        g = luaL_checkudata(L, -1, ENIGMA_LUADB_CONN_MT);
+        if (g->db != NULL && PQstatus(enigma_db_pgconn(g->db)) == CONNECTION_OK)
+            goto found;
+        enigma_luadb_close(L, lua_gettop(L));
+    }
+    lua_pop(L, 1);
+    g = enigma_luadb_new_conn(L);
+    g->gateway = 1;
+    g->db = enigma_db_connect_gateway(c->db, &err);
+    if (g->db == NULL) {
+        enigma_lua_error_raise(L, &err);
+        return NULL;
+    }
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, ENIGMA_LUADB_UV_GATEWAY);
+found:
+    g = enigma_luadb_check_conn(L, lua_gettop(L));
+    lua_replace(L, 1);
+    return g;
+}
+
 int enigma_luadb_as_user(lua_State *L)
 {
     static const char *const roles[] = {"authenticated", "anon", "service_role", NULL};
@@ -214,8 +259,11 @@ int enigma_luadb_as_user(lua_State *L)
         if (roles[i] == NULL)
             return luaL_argerror(L, 2,
                                  "claims.role must be 'authenticated', 'anon' or 'service_role'");
+        role = roles[i];
     }
     lua_pop(L, 1);
+    if (strcmp(role, "service_role") != 0 && !c->gateway)
+        c = use_gateway(L, c);
     lua_pushstring(L, role);
     enigma_lua_json_encode(L, 2);
     lua_pushvalue(L, 3);

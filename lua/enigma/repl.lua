@@ -251,8 +251,11 @@ select i.relname as index, pg_get_indexdef(x.indexrelid) as definition
 local POLICIES_SQL = [[
 select policyname as policy, cmd as command, array_to_string(roles, ', ') as roles,
        coalesce(qual, '') as using, coalesce(with_check, '') as with_check
-  from pg_policies where format('%I.%I', schemaname, tablename)::regclass = to_regclass($1)
- order by 1]]
+  from pg_policies
+ where (schemaname, tablename) = (select n.nspname, c.relname from pg_class c
+                                    join pg_namespace n on n.oid = c.relnamespace
+                                   where c.oid = to_regclass($1))
+ order by 1]]   -- by name: casting each row's name to regclass trips on pg_toast as a non-superuser
 
 function Repl:describe(name)
   local db = self.db

@@ -8,7 +8,7 @@
 static enigma_db *connect_or_die(void)
 {
     enigma_error err;
-    enigma_db *db = enigma_db_connect(NULL, &err);
+    enigma_db *db = enigma_db_connect_default(ENIGMA_DB_ADMIN, 1, &err); /* temp tables */
 
     if (db == NULL) {
         fprintf(stderr, "cannot connect: %s\n", err.message);

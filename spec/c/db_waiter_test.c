@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "bindings/binding.h"
+#include "core/db.h"
 #include "test.h"
 
 #define MAX_TASKS 16
@@ -341,6 +342,8 @@ static const struct {
 int main(void)
 {
     lua_State *L = luaL_newstate();
+    char admin[4096];
+    enigma_error err;
     size_t i;
 
     loop.waiter.wait_fd = loop_wait_fd;
@@ -349,6 +352,19 @@ int main(void)
     lua_getfield(L, -1, "db");
     lua_setglobal(L, "edb");
     lua_pop(L, 1);
+    /* The cases make temporary tables: edb.connect() logs in as the superuser. */
+    if (enigma_db_default_conninfo(admin, sizeof admin, ENIGMA_DB_ADMIN, &err) < 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    lua_pushstring(L, admin);
+    lua_setglobal(L, "ADMIN_URL");
+    if (luaL_dostring(
+            L,
+            "local connect = edb.connect\n"
+            "edb = setmetatable({ connect = function(url) return connect(url or ADMIN_URL) end },\n"
+            "                   { __index = edb })") != LUA_OK)
+        return 1;
     lua_register(L, "spawn", l_spawn);
     lua_register(L, "run", l_run);
     lua_register(L, "now", l_now);

@@ -42,7 +42,7 @@ static enigma_db *fresh_database(const char *name)
     enigma_db *admin, *db;
 
     if (enigma_pgcluster_open(&c, NULL, &err) < 0 ||
-        (admin = enigma_db_connect(NULL, &err)) == NULL) {
+        (admin = enigma_db_connect_default(ENIGMA_DB_ADMIN, 1, &err)) == NULL) {
         fprintf(stderr, "%s\n", err.message);
         exit(1);
     }

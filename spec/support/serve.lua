@@ -39,7 +39,8 @@ function M.cluster(name)
   os.execute("rm -rf " .. shell.quote(home))
   sh(BIN .. " db start")
   sh(BIN .. " migrate")
-  M.url = (sh(BIN .. " db url"):gsub("%s+$", ""))
+  M.url = (sh(BIN .. " db url"):gsub("%s+$", ""))   -- the superuser's, for the specs' fixtures
+  M.runtime_url = (sh(BIN .. " db url --runtime"):gsub("%s+$", ""))   -- serve's own login
   return assert(enigma.db.connect(M.url))
 end
 
@@ -73,7 +74,7 @@ function M.start(dir, id, args, embedded)
   os.remove(status)
   -- Through its URL, as in production; `embedded`: through the embedded cluster's default.
   local url = embedded and "unset ENIGMA_DATABASE_URL DATABASE_URL; "
-                       or ("ENIGMA_DATABASE_URL=%s "):format(shell.quote(M.url))
+                       or ("ENIGMA_DATABASE_URL=%s "):format(shell.quote(M.runtime_url))
   local cmd = ("%s%ssh -c %s"):format(M.env, url, shell.quote(
     ("%s serve --jobs %s --id %s %s > %s 2>&1 & pid=$!; echo $pid; wait $pid; echo $? > %s")
       :format(BIN, shell.quote(dir), shell.quote(id), args, log, status)))

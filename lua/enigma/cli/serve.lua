@@ -3,6 +3,7 @@
 -- listing, over enigma.serve.server (serve) and enigma.serve.runner (jobs run).
 local enigma = require "enigma"
 local jobs = require "enigma.serve.jobs"
+local login = require "enigma.serve.login"
 local runner = require "enigma.serve.runner"
 local server = require "enigma.serve.server"
 local service = require "enigma.serve.service"
@@ -121,6 +122,11 @@ function cli.main(command, args)
         return 1
       end
       opts.url = url
+    end
+    local allowed, why = login.check(opts.url, not opts.no_agents)
+    if not allowed then
+      io.stderr:write("enigma serve: ", why, "\n")
+      return 1
     end
     local ok, err = server.new(opts):run()
     if not ok then
