@@ -5,6 +5,9 @@
 ---
 ---   lua5.4 spec/faults/jobs_kill.lua [TRIALS] [SEED]     (the environment of spec/tests.cmake)
 ---
+--- $ENIGMA_FAULT_TRIALS, when set, overrides TRIALS: `make faults` runs the ctest entry
+--- (faults/jobs_kill, 4 trials in `make test`) with ENIGMA_FAULT_TRIALS=50.
+---
 --- Each trial kills one process: odd trials a runner (with a second runner beside it half of
 --- the time, so takeovers happen while another runner is alive), even ones `jobs run`. Exit 0
 --- when every invariant holds; the counts go to stdout.
@@ -12,7 +15,7 @@ local serve = require "serve"
 local shell = require "shell"
 local enigma = require "enigma"
 
-local TRIALS = tonumber(arg[1]) or 50
+local TRIALS = tonumber(os.getenv("ENIGMA_FAULT_TRIALS")) or tonumber(arg[1]) or 50
 local SEED = tonumber(arg[2]) or os.time()
 math.randomseed(SEED)
 local BIN = assert(os.getenv("ENIGMA_BIN"))
