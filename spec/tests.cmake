@@ -123,3 +123,7 @@ endforeach()
 # a cluster of their own; and the rockspec through luarocks make.
 enigma_test(install/prefix NODB COMMAND sh ${CMAKE_SOURCE_DIR}/spec/install_test.sh prefix ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
 enigma_test(install/rock NODB COMMAND sh ${CMAKE_SOURCE_DIR}/spec/install_test.sh rock ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+
+# Fault injection (spec/faults/): kill -9 at random instants, then the invariants. A short run
+# here, on a cluster of its own; `make faults` runs the full one (50 trials).
+enigma_test(faults/jobs_kill NODB LUA COMMAND lua5.4 ${CMAKE_SOURCE_DIR}/spec/faults/jobs_kill.lua 4)

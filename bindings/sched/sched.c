@@ -21,13 +21,24 @@
  * message, code task:wake(...)              resumes a suspended task with true, ... on the next
  * loop turn task:cancel()               never resumes it again (its waits are dropped)
  *   task:status()               --> "running" | "suspended" | "waiting" | "dead"
- *   task:deadline(seconds)      the task raises "timed out" once it runs past it
+ *   task:deadline(seconds)      past it, the task ends at its next instruction (see below)
  *
  * A task that waits on a file descriptor (a query in enigma.db) does so
  * through its enigma_lua_waiter (binding.h); the loop resumes it when the
  * descriptor is ready. A task's error is printed with its traceback on
  * stderr and the loop goes on: code that must record failures catches them
  * itself (xpcall yields in Lua 5.4).
+ *
+ * A deadline holds whatever the task does. A count hook on the task's thread
+ * (inherited by every coroutine the task creates: lua_newthread copies it)
+ * reads the monotonic clock every DEADLINE_HOOK_COUNT instructions; once the
+ * deadline has passed it fires on every instruction and yields the thread it
+ * runs on, which no pcall can catch. A nested coroutine yields to its
+ * resumer inside the task, whose own thread then stops at its next
+ * instruction; where a thread cannot yield (inside a C call) the hook raises
+ * "timed out", and the next instruction that can yields. The task then ends
+ * as a cancelled one does: its to-be-closed variables are closed at once
+ * (lua_resetthread), with CLOSE_SECONDS for their __close handlers.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -48,12 +59,15 @@
 #define CRON_MT "enigma.sched.cron"
 
 /* Instructions between two looks at the clock by a task with a deadline. */
-#define DEADLINE_HOOK_COUNT 10000
+#define DEADLINE_HOOK_COUNT 1000
+/* What the __close handlers of an ended task get, together. */
+#define CLOSE_SECONDS 1.0
 
 typedef struct loop {
     uv_loop_t uv;
     int open;
     lua_State *running;     /* inside sched.run: the thread resumes happen from */
+    struct task *current;   /* the task being resumed or closed: whose deadline holds */
 } loop;
 
 enum task_state { T_RUNNING, T_READY, T_SUSPENDED, T_WAITING, T_DEAD };
@@ -68,6 +82,7 @@ typedef struct task {
     uv_timer_t *timer;          /* timeouts and wake-ups */
     uv_poll_t *poll;            /* the descriptor waited on */
     uint64_t deadline;          /* uv_hrtime() nanoseconds; 0: none */
+    int expired;                /* past its deadline: it must not run another instruction */
 } task;
 
 /* sched.timer / watch / signal: a uv handle that calls a Lua function. */
@@ -145,6 +160,25 @@ static lua_State *resumer(loop *lp, lua_State *fallback)
 
 /* --- tasks --------------------------------------------------------------------------- */
 
+static void deadline_hook(lua_State *L, lua_Debug *ar);
+
+/* Closes the pending to-be-closed variables of t's thread (a cancelled or
+ * ended task's, at once rather than by the collector), under a deadline of
+ * their own. lua_resetthread is Lua 5.4.4's lua_closethread. */
+static void close_thread(task *t)
+{
+    struct task *outer = t->lp->current;
+
+    t->lp->current = t;
+    t->expired = 0;
+    t->deadline = uv_hrtime() + (uint64_t)(CLOSE_SECONDS * 1e9);
+    lua_sethook(t->co, deadline_hook, LUA_MASKCOUNT, DEADLINE_HOOK_COUNT);
+    lua_resetthread(t->co);
+    lua_settop(t->co, 0);
+    t->lp->current = outer;
+    t->deadline = 0;
+}
+
 static void task_finish(task *t)
 {
     lua_State *L = t->co;
@@ -154,6 +188,7 @@ static void task_finish(task *t)
     close_handle((uv_handle_t *)t->poll);
     t->timer = NULL;
     t->poll = NULL;
+    close_thread(t);
     lua_sethook(L, NULL, 0, 0);
     if (t->ref != LUA_NOREF) {
         luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
@@ -167,10 +202,17 @@ static int arm(task *t, double seconds);
 static void task_resume(task *t, lua_State *from)
 {
     int nres, status, nargs = t->nargs;
+    struct task *outer = t->lp->current;
 
     t->nargs = 0;
     t->state = T_RUNNING;
+    t->lp->current = t;
     status = lua_resume(t->co, from, nargs, &nres);
+    t->lp->current = outer;
+    if (t->expired) {                   /* stopped by its deadline: it ends here */
+        task_finish(t);
+        return;
+    }
     if (status == LUA_YIELD) {
         lua_pop(t->co, nres);
         if (t->state == T_RUNNING) {    /* a bare coroutine.yield(): go on next turn */
@@ -434,16 +476,29 @@ static int task_status(lua_State *L)
     return 1;
 }
 
+/* The count hook of a task's thread and of the coroutines it created. */
 static void deadline_hook(lua_State *L, lua_Debug *ar)
 {
-    task *t = (task *)enigma_lua_waiter_find(L);
+    task *t = get_loop(L)->current;
 
     (void)ar;
-    if (t != NULL && t->deadline != 0 && uv_hrtime() >= t->deadline) {
-        t->deadline = 0;                /* raise once; cleanup code may run after */
-        lua_sethook(L, NULL, 0, 0);
-        luaL_error(L, "timed out");
+    if (t == NULL || t->deadline == 0)
+        return;
+    if (!t->expired) {
+        if (lua_gethookcount(L) != DEADLINE_HOOK_COUNT)   /* left re-armed by an ended task */
+            lua_sethook(L, deadline_hook, LUA_MASKCOUNT, DEADLINE_HOOK_COUNT);
+        if (uv_hrtime() < t->deadline)
+            return;
+        t->expired = 1;
     }
+    lua_sethook(L, deadline_hook, LUA_MASKCOUNT, 1);
+    if (t->co != L)                     /* the task's own thread stops at once too */
+        lua_sethook(t->co, deadline_hook, LUA_MASKCOUNT, 1);
+    if (lua_isyieldable(L)) {
+        lua_yield(L, 0);                /* from a hook: returns, and Lua yields */
+        return;
+    }
+    luaL_error(L, "timed out");
 }
 
 static int task_deadline(lua_State *L)
@@ -453,6 +508,7 @@ static int task_deadline(lua_State *L)
 
     if (t->state == T_DEAD)
         return 0;
+    t->expired = 0;
     t->deadline = uv_hrtime() + (uint64_t)(s > 0 ? s * 1e9 : 0) + 1;
     lua_sethook(t->co, deadline_hook, LUA_MASKCOUNT, DEADLINE_HOOK_COUNT);
     return 0;

@@ -5,6 +5,7 @@ return {
   schedule = "0 2 * * 0",
   tz = "UTC",
   timeout = 3600,
+  transactional = true,     -- the work commits with the run's record: never twice, never half
   retries = 2,
   backoff = 300,
   run = function(ctx)

@@ -2,6 +2,7 @@
 return {
   description = "snapshot pool statistics into their history",
   schedule = "0 * * * *",
+  transactional = true,     -- the work commits with the run's record: never twice, never half
   retries = 2,
   backoff = 30,
   run = function(ctx)

@@ -10,16 +10,18 @@
 --   overlap   "skip" (default), "queue" or "allow": what a due run does while one is running
 --   tz        IANA zone the schedule is read in (default UTC)
 --   catchup   false: do not run once for occurrences missed while no runner was up (default true)
+--   transactional  true: ctx.db's work and the run's 'succeeded' record commit together (default false)
 --   description  one line for `enigma jobs list`
 local enigma = require "enigma"
 
 local jobs = {}
 
-local DEFAULTS = { timeout = 300, retries = 0, backoff = 10, overlap = "skip", catchup = true }
+local DEFAULTS = { timeout = 300, retries = 0, backoff = 10, overlap = "skip", catchup = true,
+                   transactional = false }
 local KNOWN = {
   schedule = "string", listen = "string", run = "function", timeout = "number",
   retries = "number", backoff = "number", overlap = "string", tz = "string",
-  catchup = "boolean", description = "string",
+  catchup = "boolean", transactional = "boolean", description = "string",
 }
 local OVERLAP = { skip = true, queue = true, allow = true }
 

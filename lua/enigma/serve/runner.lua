@@ -12,6 +12,17 @@
 -- one is closed as 'lost' and retried as the next attempt (once even when retries = 0: the job
 -- did not fail, its runner did).
 --
+-- A run is recorded 'running' before its job's code starts (a non-transactional run waits for the
+-- control task to write it), so a takeover never mistakes a run that had begun for one that had
+-- not. A job declared `transactional = true` does its ctx.db work inside one transaction that
+-- also records the run as succeeded: a runner killed at any instant leaves both or neither, and
+-- the attempt that retries a lost run sees the first one's work rolled back.
+--
+-- A run's timeout holds whatever its code does: the task's deadline (enigma.sched) stops it in
+-- every coroutine it created, under pcall, in C calls once they return; its to-be-closed
+-- variables are closed at once, its connection's query is cancelled (and statement_timeout is
+-- what is left of its time), and a run that outlived its timeout is never recorded succeeded.
+--
 -- Missed occurrences: when a runner (re)connects, each scheduled job whose last recorded
 -- occurrence is older than its latest due time runs once, for that latest time (trigger
 -- 'catchup'); the occurrences before it are not run. A job with catchup = false skips them. A job
@@ -97,6 +108,7 @@ function runner.new(opts)
     starts = {},        -- due time -> runs to start then
     writes = {}, nwrites = 0,
     retries = {},       -- runs whose next attempt is due: { id, at, final }
+    recorded = {},      -- id -> the task waiting for the control task to record its run
     claims = {},        -- event and manual occurrences waiting for the control task
     live = {},          -- id -> run, claimed or running here
     inflight = 0,
@@ -202,7 +214,15 @@ function Runner:flush_writes()
     for i = 1, n do self.writes[batch[i].id] = nil end
     self.nwrites = self.nwrites - n
     local ok, err = pcall(query, self.ctl.db, SQL.write, self.id, batch)
-    if not ok then           -- put them back, under anything newer
+    if ok then
+      for i = 1, n do
+        local task = self.recorded[batch[i].id]
+        if task then
+          self.recorded[batch[i].id] = nil
+          task:wake()
+        end
+      end
+    else                     -- put them back, under anything newer
       for i = 1, n do
         local w, newer = batch[i], self.writes[batch[i].id]
         if newer then
@@ -466,6 +486,9 @@ function Runner:context(run)
     if k ~= "db" then return nil end
     local db = self.pool:acquire()
     run.db = db
+    -- a query still running at the timeout ends with it, even one that blocks the loop
+    local left = math.max(1, math.ceil((run.job.timeout - (self.clock.mono() - run.started_mono)) * 1000))
+    query(db, SQL.statement_timeout, tostring(left))
     rawset(t, "db", db)
     return db
   end })
@@ -477,23 +500,51 @@ function Runner:release_db(run, discard)
   if db then self.pool:release(db, discard) end
 end
 
+--- In a transactional run's task: marks it running, then does the job's work and records it
+--- succeeded in one transaction on the run's connection.
+function Runner:run_in_transaction(job, run, ctx)
+  local db = ctx.db
+  if #query(db, SQL.start, run.id, self.id, job.version) == 0 then
+    error("the run was taken over by another runner before it started", 0)
+  end
+  db:transaction(function()
+    job.run(ctx)
+    if not db:in_transaction() then error("the job ended its own transaction; its work is not recorded", 0) end
+    if self.clock.mono() - run.started_mono >= job.timeout then error("timed out", 0) end
+    if #query(db, SQL.succeed, run.id, self.id) == 0 then
+      error("the run was closed by another runner (its lease expired); its work is rolled back", 0)
+    end
+  end)
+  run.recorded = true
+end
+
 function Runner:execute(job, run)
   local st = self:job_state(run.name)
   st.inflight = st.inflight + 1
   self.inflight = self.inflight + 1
   run.job = job
   run.task = sched.spawn(function()
+    local task = sched.current()
     run.started_at, run.started_mono = self.clock.wall(), self.clock.mono()
-    self:write(run.id, { status = "running", started_at = run.started_at, version = job.version })
-    sched.current():deadline(job.timeout)
+    task:deadline(job.timeout)
     run.timer = sched.timer(job.timeout, 0, function() self:time_out(run) end)
-    local ok, err = xpcall(job.run, debug.traceback, self:context(run))
+    local ctx = self:context(run)
+    local ok, err
+    if job.transactional then
+      ok, err = xpcall(self.run_in_transaction, debug.traceback, self, job, run, ctx)
+    else
+      -- recorded before any of its code runs: see the top of this file
+      self.recorded[run.id] = task
+      self:write(run.id, { status = "running", started_at = run.started_at, version = job.version })
+      sched.suspend()
+      ok, err = xpcall(job.run, debug.traceback, ctx)
+    end
     if run.done then return end
     run.timer:stop()
-    if ok then
+    if self.clock.mono() - run.started_mono >= job.timeout then   -- also when a C call outlived it
+      self:finish(run, "timeout", ("timed out after %gs%s"):format(job.timeout, ok and "" or "\n" .. message_of(err)))
+    elseif ok then
       self:finish(run, "succeeded")
-    elseif self.clock.mono() - run.started_mono >= job.timeout then
-      self:finish(run, "timeout", ("timed out after %gs\n%s"):format(job.timeout, message_of(err)))
     else
       self:finish(run, "failed", message_of(err))
     end
@@ -503,7 +554,7 @@ end
 function Runner:time_out(run)
   if run.done then return end
   run.task:cancel()
-  self:finish(run, "timeout", ("timed out after %gs (while waiting)"):format(run.job.timeout))
+  self:finish(run, "timeout", ("timed out after %gs"):format(run.job.timeout))
 end
 
 function Runner:finish(run, status, err)
@@ -512,6 +563,7 @@ function Runner:finish(run, status, err)
   local job, now = run.job, self.clock.wall()
   local fields = { status = status, finished_at = now, error = err and service.clean_text(err) }
   local note = ""
+  self.recorded[run.id] = nil
   if (status == "failed" or status == "timeout") and run.attempt <= job.retries
      and run.trigger ~= "manual" and not self.stopping then
     fields.status = "retry"
@@ -520,7 +572,7 @@ function Runner:finish(run, status, err)
     self.retries[#self.retries + 1] = { id = run.id, at = self.clock.mono() + backoff, final = status }
     note = (", retry at %s"):format(jobs.utc(fields.retry_at, true))
   end
-  self:write(run.id, fields)
+  if not run.recorded then self:write(run.id, fields) end   -- a transactional run recorded itself
   self.live[run.id] = nil
   self:release_db(run, status ~= "succeeded")
   local st = self:job_state(run.name)
@@ -649,7 +701,10 @@ function Runner:run_now(name)
       local won = self:claim({ { name = name, occurrence = occurrence, trigger = "manual", due = now,
                                 on_done = function(status, e) result = { status, e } end } })
       self:execute(job, won[1])
-      while not result do self.ctl:sleep(1) end
+      while not result do
+        self:flush_writes()      -- the run waits for its 'running' record
+        if not result then self.ctl:sleep(1) end
+      end
       self:flush_writes()
     end)
     if not ok then result = { "failed", "cannot run it: " .. message_of(err2) } end
