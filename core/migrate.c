@@ -357,8 +357,12 @@ static int apply_one(enigma_db *db, int dirfd, const char *dir, const enigma_mig
 
     if ((text = read_pending(dirfd, dir, m, &len, err)) == NULL)
         return -1;
-    res =
-        enigma_db_exec_simple(db, "begin; select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", err);
+    /* the text is lexed as the scanner did: with standard strings, whatever
+     * an earlier migration set for the session */
+    res = enigma_db_exec_simple(db,
+                                "begin; set local standard_conforming_strings = on;"
+                                "select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")",
+                                err);
     if (res == NULL)
         goto rollback;
     PQclear(res);
