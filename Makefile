@@ -85,7 +85,7 @@ faults: build
 # Stops the clusters of the build trees' test homes (as root their data may live in
 # /var/lib/enigma, out of reach of the rm) and that of the enigma home, then removes the builds.
 clean:
-	-@for h in $(BUILD)/*-home $(ASAN_BUILD)/*-home $(BUILD)/faults/*/*/ $(ASAN_BUILD)/faults/*/*/; do \
+	-@for h in $(BUILD)/*-home $(ASAN_BUILD)/*-home $(BUILD)/faults*/*/*/ $(ASAN_BUILD)/faults*/*/*/; do \
 	  [ -d "$$h" ] && [ -x $(ENIGMA) ] && ENIGMA_HOME="$$h" $(ENIGMA) db stop >/dev/null 2>&1; \
 	done; true
 	-$(ENIGMA) db stop 2>/dev/null
