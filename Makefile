@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 ENIGMA = $(BUILD)/enigma
 
-.PHONY: all bootstrap build run test bench fresh-check install lint format asan valgrind fuzz clean
+.PHONY: all bootstrap build run test bench fresh-check install lint format asan valgrind fuzz faults clean
 
 all: build
 
@@ -71,10 +71,21 @@ fuzz:
 	  echo "  crashes: $$(ls build-fuzz/crashes/$$p | wc -l)"; \
 	done
 
+# Fault injection (spec/faults/*.sh): each harness kills commands with SIGKILL at random
+# moments, FAULT_TRIALS times each, runs them again and checks the database is complete;
+# their homes are under BUILD/faults. `make test` runs each with 5 trials.
+FAULT_TRIALS ?= 50
+faults: build
+	@failed=""; for f in spec/faults/*.sh; do \
+	  ENIGMA_BIN=$(abspath $(ENIGMA)) FAULT_TRIALS=$(FAULT_TRIALS) FAULT_DIR=$(abspath $(BUILD))/faults \
+	    sh $$f || failed="$$failed $$f"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "faults: failed:$$failed"; exit 1; fi
+
 # Stops the clusters of the build trees' test homes (as root their data may live in
 # /var/lib/enigma, out of reach of the rm) and that of the enigma home, then removes the builds.
 clean:
-	-@for h in $(BUILD)/*-home $(ASAN_BUILD)/*-home; do \
+	-@for h in $(BUILD)/*-home $(ASAN_BUILD)/*-home $(BUILD)/faults*/*/*/ $(ASAN_BUILD)/faults*/*/*/; do \
 	  [ -d "$$h" ] && [ -x $(ENIGMA) ] && ENIGMA_HOME="$$h" $(ENIGMA) db stop >/dev/null 2>&1; \
 	done; true
 	-$(ENIGMA) db stop 2>/dev/null

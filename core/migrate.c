@@ -1,15 +1,20 @@
 #include "core/migrate.h"
 #include "core/paths.h"
+#include "core/sqlscan.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+/* No migration is this long; a bigger file is refused rather than read. */
+#define MIGRATION_MAX_BYTES (64L * 1024 * 1024)
 
 /* "enigma" in ASCII: the advisory lock every migrator takes. */
 #define MIGRATE_LOCK_KEY "111524889489761"
@@ -41,28 +46,104 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const enigma_migration *)a)->name, ((const enigma_migration *)b)->name);
 }
 
-/* Reads a whole file into a NUL-terminated malloc'd buffer. */
-static char *read_file(const char *path, size_t *len, enigma_error *err)
+/* What a file that is not a regular file is, for a person. */
+static const char *kind_of(mode_t mode)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long size;
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    return "not a regular file";
+}
 
-    if (f == NULL) {
-        enigma_error_set(err, "EIO", "cannot read %s: %s", path, strerror(errno));
+static int not_regular(const char *path, const char *name, int dirfd, mode_t mode,
+                       enigma_error *err)
+{
+    struct stat lst;
+    int link = fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode);
+
+    return enigma_error_set(err, "EMIGRATION_FILE",
+                            "%s is %s%s, not a regular file; the schema directory must hold "
+                            "only regular NNN_name.sql files",
+                            path, link ? "a symbolic link to " : "", kind_of(mode));
+}
+
+/* Reads the regular file `name` of the directory `dirfd` (`dir` names it
+ * in messages) into a NUL-terminated malloc'd buffer. Anything else (a
+ * FIFO, a device, a directory, a symbolic link to one, a dangling link) is
+ * refused without being read, so nothing blocks or runs forever. */
+static char *read_file(int dirfd, const char *dir, const char *name, size_t *len, enigma_error *err)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    size_t got = 0;
+    char *buf;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (fstatat(dirfd, name, &st, 0) < 0) {
+        int e = errno;
+        struct stat lst;
+
+        if (fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+            enigma_error_set(err, "EMIGRATION_FILE",
+                             "%s is a symbolic link to nothing that can be read (%s), not a "
+                             "regular file",
+                             path, strerror(e));
+        else
+            enigma_error_set(err, "EMIGRATION_FILE", "cannot read %s: %s", path, strerror(e));
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)size + 1)) != NULL &&
-        fread(buf, 1, (size_t)size, f) == (size_t)size) {
-        buf[size] = '\0';
-        *len = (size_t)size;
-    } else {
-        free(buf);
-        buf = NULL;
-        enigma_error_set(err, "EIO", "cannot read %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) {
+        not_regular(path, name, dirfd, st.st_mode, err);
+        return NULL;
     }
-    fclose(f);
+    /* O_NONBLOCK: if it was swapped for a FIFO since, opening does not wait */
+    if ((fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
+        enigma_error_set(err, "EMIGRATION_FILE", "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        not_regular(path, name, dirfd, st.st_mode, err);
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size > MIGRATION_MAX_BYTES) {
+        enigma_error_set(err, "EMIGRATION_FILE", "%s is larger than %ld bytes", path,
+                         MIGRATION_MAX_BYTES);
+        close(fd);
+        return NULL;
+    }
+    if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        enigma_error_set(err, "ENOMEM", "out of memory reading %s", path);
+        close(fd);
+        return NULL;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            enigma_error_set(err, "EMIGRATION_FILE", "cannot read %s: %s", path,
+                             n < 0 ? strerror(errno) : "it shrank while being read");
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *len = got;
     return buf;
 }
 
@@ -111,7 +192,6 @@ static int list_files(const char *dir, enigma_migration_list *list, size_t *cap,
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    char path[PATH_MAX];
 
     if (d == NULL)
         return enigma_error_set(err, "EIO", "cannot open the schema directory %s: %s", dir,
@@ -123,8 +203,7 @@ static int list_files(const char *dir, enigma_migration_list *list, size_t *cap,
 
         if (!is_migration_name(e->d_name))
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if ((text = read_file(path, &len, err)) == NULL)
+        if ((text = read_file(dirfd(d), dir, e->d_name, &len, err)) == NULL)
             goto fail;
         if (push_item(list, cap, &m) < 0) {
             free(text);
@@ -200,125 +279,92 @@ static int line_of(const char *text, long pos)
     return line;
 }
 
-/*
- * Finds a top-level statement that would end or nest the migration's
- * transaction (BEGIN, COMMIT, ROLLBACK, END, ABORT, START, PREPARE
- * TRANSACTION) by reading the SQL with just enough of PostgreSQL's lexical
- * rules (comments, quotes, dollar quoting) to know where statements start.
- * Returns the offending keyword's offset, or -1.
- */
-static long find_transaction_control(const char *sql)
+/* Reads pending migration `m` again, checks it is the text that was
+ * listed, and that it has no transaction control at top level. Returns
+ * the text (the caller frees it) or NULL. */
+static char *read_pending(int dirfd, const char *dir, const enigma_migration *m, size_t *len,
+                          enigma_error *err)
 {
-    static const char *const words[] = {
-        "begin", "commit", "rollback", "end", "abort", "start", "prepare transaction", NULL
-    };
-    const char *p = sql;
-    int at_start = 1, i;
+    char sum[65], word[32];
+    char *text;
+    long pos;
 
-    while (*p) {
-        if (p[0] == '-' && p[1] == '-') {
-            p = strchr(p, '\n');
-            if (p == NULL)
-                break;
-            continue;
-        }
-        if (p[0] == '/' && p[1] == '*') {
-            int depth = 1;
-
-            for (p += 2; *p && depth > 0; p++) {
-                if (p[0] == '/' && p[1] == '*')
-                    depth++, p++;
-                else if (p[0] == '*' && p[1] == '/')
-                    depth--, p++;
-            }
-            continue;
-        }
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
-            p++;
-            continue;
-        }
-        if (at_start) {
-            for (i = 0; words[i] != NULL; i++) {
-                size_t n = strlen(words[i]);
-
-                if (strncasecmp(p, words[i], n) == 0 && !isalnum((unsigned char)p[n]) &&
-                    p[n] != '_')
-                    return p - sql;
-            }
-            at_start = 0;
-        }
-        if (*p == ';') {
-            at_start = 1;
-            p++;
-        } else if (*p == '\'' || *p == '"') {
-            char q = *p;
-            int backslash = q == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e');
-
-            for (p++; *p; p++) {
-                if (backslash && *p == '\\' && p[1]) {
-                    p++;
-                    continue;
-                }
-                if (*p == q) {
-                    if (p[1] == q) {
-                        p++;
-                        continue;
-                    }
-                    break;
-                }
-            }
-            if (*p)
-                p++;
-        } else if (*p == '$' && (p == sql || !isalnum((unsigned char)p[-1]))) {
-            const char *tag_end = p + 1;
-
-            while (isalnum((unsigned char)*tag_end) || *tag_end == '_')
-                tag_end++;
-            if (*tag_end == '$') {
-                size_t taglen = (size_t)(tag_end - p) + 1;
-                const char *close = p + taglen;
-
-                while ((close = strchr(close, '$')) != NULL && strncmp(close, p, taglen) != 0)
-                    close++;
-                p = close ? close + taglen : p + strlen(p);
-            } else {
-                p++;
-            }
-        } else {
-            p++;
-        }
+    if ((text = read_file(dirfd, dir, m->name, len, err)) == NULL)
+        return NULL;
+    sha256_hex(text, *len, sum);
+    if (strcmp(sum, m->checksum) != 0) {
+        enigma_error_set(err, "EMIGRATION_CHANGED", "%s changed while migrating; run it again",
+                         m->name);
+        free(text);
+        return NULL;
     }
-    return -1;
+    if ((pos = enigma_sqlscan_transaction_control(text, *len, word, sizeof word)) >= 0) {
+        enigma_error_set(err, "EMIGRATION",
+                         "%s, line %d: %s controls the transaction; a migration must not "
+                         "contain BEGIN, COMMIT, ROLLBACK, END, SAVEPOINT, RELEASE or PREPARE "
+                         "TRANSACTION, as enigma runs each file in one transaction; nothing "
+                         "was applied",
+                         m->name, line_of(text, pos + 1), word);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The current transaction's id, as text in `out` (65 bytes). */
+static int current_xid(enigma_db *db, char out[65], enigma_error *err)
+{
+    PGresult *res = enigma_db_exec_simple(db, "select pg_current_xact_id()::text", err);
+
+    if (res == NULL)
+        return -1;
+    snprintf(out, 65, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return 0;
+}
+
+/* The migration's SQL ended the transaction it ran in (which the scanner
+ * should have refused, so something it cannot see did: a procedure, a
+ * rule): whatever it did before is committed and cannot be undone. Rolls
+ * back what is still open and says so. */
+static int ended_transaction(enigma_db *db, const enigma_migration *m, const char *inner,
+                             enigma_error *err)
+{
+    PGconn *conn = enigma_db_pgconn(db);
+
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "rollback"));
+    return enigma_error_set(err, "EMIGRATION_ENDED",
+                            "%s ended the transaction it runs in%s%s; what it did before that "
+                            "was committed and could not be rolled back, and it was not recorded "
+                            "as applied: repair the database by hand, and remove the transaction "
+                            "control from the file",
+                            m->name, inner[0] ? ", then failed: " : "", inner);
 }
 
 /* Runs one file in one transaction. Returns 1 if applied, 0 if another
  * migrator applied it first, -1 on failure (rolled back). */
-static int apply_one(enigma_db *db, const char *dir, const enigma_migration *m, enigma_error *err)
+static int apply_one(enigma_db *db, int dirfd, const char *dir, const enigma_migration *m,
+                     enigma_error *err)
 {
     PGconn *conn = enigma_db_pgconn(db);
     const char *params[2] = {m->name, m->checksum};
-    char path[PATH_MAX];
+    char xid[65], xid_after[65];
     PGresult *res;
     size_t len;
     char *text;
-    long pos;
     int done;
 
-    snprintf(path, sizeof path, "%s/%s", dir, m->name);
-    if ((text = read_file(path, &len, err)) == NULL)
+    if ((text = read_pending(dirfd, dir, m, &len, err)) == NULL)
         return -1;
-    if ((pos = find_transaction_control(text)) >= 0) {
-        enigma_error_set(err, "EMIGRATION",
-                         "%s, line %d: a migration must not contain BEGIN, "
-                         "COMMIT or ROLLBACK; enigma runs each file in one transaction",
-                         m->name, line_of(text, pos + 1));
-        free(text);
-        return -1;
-    }
-    res =
-        enigma_db_exec_simple(db, "begin; select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", err);
+    /* the text is lexed as the scanner did: with standard strings, whatever
+     * an earlier migration set for the session */
+    res = enigma_db_exec_simple(db,
+                                "begin; set local standard_conforming_strings = on;"
+                                "select pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")",
+                                err);
     if (res == NULL)
-        goto fail;
+        goto rollback;
     PQclear(res);
     res = enigma_db_execute(db, "select 1 from schema_migrations where name = $1", 1, params, NULL,
                             err);
@@ -331,6 +377,8 @@ static int apply_one(enigma_db *db, const char *dir, const enigma_migration *m, 
         free(text);
         return 0;
     }
+    if (current_xid(db, xid, err) < 0)
+        goto rollback;
 
     res = PQexec(conn, text);
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK &&
@@ -339,21 +387,23 @@ static int apply_one(enigma_db *db, const char *dir, const enigma_migration *m, 
         enigma_error inner;
 
         enigma_db_error_from_result(db, res, &inner);
+        PQclear(res);
+        if (PQtransactionStatus(conn) != PQTRANS_INERROR) {
+            ended_transaction(db, m, inner.message, err);
+            goto fail;
+        }
         if (at != NULL)
             enigma_error_set(err, inner.code, "%s, line %d: %s", m->name,
                              line_of(text, strtol(at, NULL, 10)), inner.message);
         else
             enigma_error_set(err, inner.code, "%s: %s", m->name, inner.message);
-        PQclear(res);
         goto rollback;
     }
     PQclear(res);
-    if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
-        enigma_error_set(err, "EMIGRATION",
-                         "%s ends the transaction it runs in; "
-                         "a migration must not contain COMMIT or ROLLBACK",
-                         m->name);
-        goto rollback;
+    if (PQtransactionStatus(conn) != PQTRANS_INTRANS || current_xid(db, xid_after, err) < 0 ||
+        strcmp(xid, xid_after) != 0) {
+        ended_transaction(db, m, "", err);
+        goto fail;
     }
     res = enigma_db_execute(db, "insert into schema_migrations (name, checksum) values ($1, $2)", 2,
                             params, NULL, err);
@@ -388,7 +438,7 @@ int enigma_migrate_apply(enigma_db *db, const char *dir,
 {
     enigma_migration_list list;
     size_t i;
-    int count = 0, rc;
+    int count = 0, rc, fd;
 
     if (sodium_init() < 0)
         return enigma_error_set(err, "ESODIUM", "libsodium failed to initialise");
@@ -405,23 +455,43 @@ int enigma_migrate_apply(enigma_db *db, const char *dir,
             return -1;
         }
     }
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        enigma_error_set(err, "EIO", "cannot open the schema directory %s: %s", dir,
+                         strerror(errno));
+        enigma_migrate_list_free(&list);
+        return -1;
+    }
+    /* every pending file is checked before the first one runs */
+    for (i = 0; i < list.count; i++) {
+        size_t len;
+        char *text;
+
+        if (list.items[i].state != ENIGMA_MIGRATION_PENDING)
+            continue;
+        if ((text = read_pending(fd, dir, &list.items[i], &len, err)) == NULL)
+            goto fail;
+        free(text);
+    }
     for (i = 0; i < list.count; i++) {
         double start;
 
         if (list.items[i].state != ENIGMA_MIGRATION_PENDING)
             continue;
         start = now_ms();
-        rc = apply_one(db, dir, &list.items[i], err);
-        if (rc < 0) {
-            enigma_migrate_list_free(&list);
-            return -1;
-        }
+        rc = apply_one(db, fd, dir, &list.items[i], err);
+        if (rc < 0)
+            goto fail;
         if (rc > 0) {
             count++;
             if (applied != NULL)
                 applied(&list.items[i], now_ms() - start, ud);
         }
     }
+    close(fd);
     enigma_migrate_list_free(&list);
     return count;
+fail:
+    close(fd);
+    enigma_migrate_list_free(&list);
+    return -1;
 }

@@ -40,8 +40,10 @@ const char *enigma_migrate_default_dir(void);
 
 /*
  * Lists the migrations in `dir` and in the database, in name order, with
- * their state. Creates schema_migrations when it does not exist. The caller
- * frees the list with enigma_migrate_list_free(). Returns 0 or -1.
+ * their state. Creates schema_migrations when it does not exist. The
+ * caller frees the list with enigma_migrate_list_free(). Returns 0 or -1,
+ * with EMIGRATION_FILE as enigma_migrate_apply() when a file is not a
+ * regular one.
  */
 int enigma_migrate_status(enigma_db *db, const char *dir, enigma_migration_list *out,
                           enigma_error *err);
@@ -51,7 +53,14 @@ void enigma_migrate_list_free(enigma_migration_list *list);
  * Applies every pending migration. `applied` (may be NULL) is called after
  * each one with the migration and the milliseconds it took. Returns the
  * number applied (0 when up to date), or -1: code EMIGRATION_CHANGED when an
- * applied file was edited (nothing runs), or the server's SQLSTATE with the
+ * applied file was edited (nothing runs); EMIGRATION_FILE when an NNN_*.sql
+ * entry is not a regular file (a FIFO, device, directory, or a link to one
+ * or to nothing: it is never opened for reading, so nothing blocks);
+ * EMIGRATION when a pending file holds transaction control at top level
+ * (core/sqlscan.h; all pending files are checked before any runs, so
+ * nothing runs); EMIGRATION_ENDED when a file's SQL ended the transaction
+ * it ran in all the same (what it did before is committed: the message
+ * says so; the file is not recorded); or the server's SQLSTATE with the
  * file and line in the message (that file is rolled back; earlier ones stay).
  */
 int enigma_migrate_apply(enigma_db *db, const char *dir,

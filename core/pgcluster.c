@@ -480,7 +480,24 @@ static int lock_cluster(const enigma_pgcluster *c, int *fd, enigma_error *err)
 
 /* --- start and stop ----------------------------------------------------------- */
 
-static int init_cluster(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
+/* fsync a directory, so a rename in it is on disk before we go on. */
+static void sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* initdb into data.init, then rename it to data: a crash at any point leaves
+ * either no data/ or a complete one. initdb gets the cluster lock's
+ * descriptor (`lock_fd`), so the lock is held until initdb and the backends
+ * it starts have exited, even when we are killed first: whoever takes the
+ * lock next knows that no initdb owns data.init, and removes it. */
+static int init_cluster(const enigma_pgcluster *c, const enigma_proc_user *u, int lock_fd,
+                        enigma_error *err)
 {
     static const char include[] = "\n# added by enigma: settings it rewrites at each start\n"
                                   "include_if_exists = 'enigma.conf'\n";
@@ -510,7 +527,7 @@ static int init_cluster(const enigma_pgcluster *c, const enigma_proc_user *u, en
     if (ensure_dir(tmpdir, 0700, u, err) < 0)
         return -1;
     from = file_size(out);
-    if (enigma_proc_run(u, argv, out, &code, err) < 0)
+    if (enigma_proc_run_keeping(u, argv, out, lock_fd, &code, err) < 0)
         return -1;
     if (code != 0) {
         enigma_error_set(err, "EINITDB", "initdb failed (exit status %d)\n", code);
@@ -524,10 +541,12 @@ static int init_cluster(const enigma_pgcluster *c, const enigma_proc_user *u, en
         close(fd);
         return enigma_error_set(err, "EINITDB", "cannot write %s", conf);
     }
-    close(fd);
+    if (fsync(fd) < 0 || close(fd) < 0)
+        return enigma_error_set(err, "EINITDB", "cannot write %s: %s", conf, strerror(errno));
     if (rename(tmpdir, c->datadir) < 0)
         return enigma_error_set(err, "EINITDB", "cannot rename %s to %s: %s", tmpdir, c->datadir,
                                 strerror(errno));
+    sync_dir(c->clusterdir);
     return 0;
 }
 
@@ -712,7 +731,38 @@ static void notice_creating(const enigma_pgcluster *c)
     notice_fn(msg, notice_ud);
 }
 
-static int start_locked(const enigma_pgcluster *c, const enigma_proc_user *u, enigma_error *err)
+/* Whether a postmaster runs in data/ (pg_ctl status says 0), answering or
+ * not yet: one started by a pg_ctl whose enigma was killed. */
+static int server_process_runs(const enigma_pgcluster *c, const enigma_proc_user *u)
+{
+    char bin[PATH_MAX], out[PATH_MAX], dashd[PATH_MAX + 8];
+    char *argv[] = {bin, "status", dashd, NULL};
+    int code;
+
+    if (!exists(c->datadir, "postmaster.pid") || join(bin, sizeof bin, c->bindir, "pg_ctl") < 0 ||
+        join(out, sizeof out, c->logdir, "pg_ctl.log") < 0 ||
+        snprintf(dashd, sizeof dashd, "-D%s", c->datadir) >= (int)sizeof dashd)
+        return 0;
+    return enigma_proc_run(u, argv, out, &code, NULL) == 0 && code == 0;
+}
+
+/* Waits for a server that is starting without us (see above) to answer. */
+static int wait_started(const enigma_pgcluster *c, enigma_error *err)
+{
+    double deadline = now_seconds() + READY_WAIT_SECONDS;
+    PGPing p;
+
+    for (;;) {
+        if (ping(c, &p, err) < 0)
+            return -1;
+        if (p != PQPING_NO_RESPONSE || now_seconds() > deadline)
+            return wait_ready(c, err);
+        sleep_ms(50);
+    }
+}
+
+static int start_locked(const enigma_pgcluster *c, const enigma_proc_user *u, int lock_fd,
+                        enigma_error *err)
 {
     char bin[PATH_MAX], out[PATH_MAX], dashd[PATH_MAX + 8], dashl[PATH_MAX + 8];
     char *argv[] = {bin, "start", "-w", "-t", "60", dashd, dashl, NULL};
@@ -730,8 +780,10 @@ static int start_locked(const enigma_pgcluster *c, const enigma_proc_user *u, en
         return -1;
     if (!is_initialized(c)) {
         notice_creating(c);
-        if (init_cluster(c, u, err) < 0)
+        if (init_cluster(c, u, lock_fd, err) < 0)
             return -1;
+    } else if (server_process_runs(c, u)) {
+        return wait_started(c, err) < 0 ? -1 : create_default_db(c, err);
     }
     if (write_conf(c, u, err) < 0)
         return -1;
@@ -744,6 +796,8 @@ static int start_locked(const enigma_pgcluster *c, const enigma_proc_user *u, en
     out_from = file_size(out);
     if (enigma_proc_run(u, argv, out, &code, err) < 0)
         return -1;
+    if (code != 0 && server_process_runs(c, u)) /* started meanwhile by an orphaned pg_ctl */
+        return wait_started(c, err) < 0 ? -1 : create_default_db(c, err);
     if (code != 0) {
         enigma_error_set(err, "ESTART", "the database server in %s did not start\n", c->datadir);
         if (!append_tail(err, "server log", c->logfile, log_from))
@@ -770,7 +824,7 @@ int enigma_pgcluster_start(const enigma_pgcluster *c, enigma_error *err)
         return -1;
     if (lock_cluster(c, &fd, err) < 0)
         return -1;
-    rc = start_locked(c, &u, err);
+    rc = start_locked(c, &u, fd, err);
     close(fd);
     return rc;
 }

@@ -11,7 +11,11 @@
  *   run/           the unix socket (port ENIGMA_PGCLUSTER_PORT whatever $PGPORT
  *                  says); no TCP port is opened
  *   log/           postgresql.log (the server) and pg_ctl.log, initdb.log
- *   cluster.lock   flock()ed around initdb, start and stop
+ *   cluster.lock   flock()ed around initdb, start and stop; initdb inherits
+ *                  the locked descriptor, so an initdb whose enigma was killed
+ *                  still holds it. initdb works in data.init, renamed to data
+ *                  when complete; a data.init found under the lock is a
+ *                  dead initdb's, and is removed.
  *
  * Run as root, the server runs as the `postgres` system user, which then
  * owns data/, run/ and log/; otherwise it runs as the calling user. When

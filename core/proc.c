@@ -53,8 +53,9 @@ static int child_become(const enigma_proc_user *u)
     return setuid(0) == 0 ? -1 : 0; /* must not be able to get root back */
 }
 
-/* In a forked child: default signal state, no inherited descriptors but 0-2. */
-static void child_reset(void)
+/* In a forked child: default signal state, no inherited descriptors but
+ * 0-2, and `keep` as descriptor 3 when it is not -1. */
+static void child_reset(int keep)
 {
     sigset_t none;
     struct sigaction dfl;
@@ -66,8 +67,12 @@ static void child_reset(void)
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &dfl, NULL);
     sigaction(SIGPIPE, &dfl, NULL);
-    if (close_range(3, ~0U, 0) < 0)
-        for (fd = 3; fd < 65536; fd++)
+    if (keep >= 0) {
+        if (keep == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(keep, 3) < 0)
+            _exit(ENIGMA_PROC_EXIT_OPEN);
+    }
+    if (close_range(keep >= 0 ? 4 : 3, ~0U, 0) < 0)
+        for (fd = keep >= 0 ? 4 : 3; fd < 65536; fd++)
             close(fd);
 }
 
@@ -102,12 +107,18 @@ static int wait_child(pid_t pid, int *status, enigma_error *err)
 int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *outpath, int *status,
                     enigma_error *err)
 {
+    return enigma_proc_run_keeping(u, argv, outpath, -1, status, err);
+}
+
+int enigma_proc_run_keeping(const enigma_proc_user *u, char *const argv[], const char *outpath,
+                            int keep_fd, int *status, enigma_error *err)
+{
     pid_t pid = fork();
 
     if (pid < 0)
         return enigma_error_set(err, "EIO", "fork: %s", strerror(errno));
     if (pid == 0) {
-        child_reset();
+        child_reset(keep_fd);
         if (child_become(u) < 0)
             _exit(ENIGMA_PROC_EXIT_BECOME);
         if (chdir("/") < 0 || child_redirect(outpath) < 0)

@@ -6,8 +6,8 @@
  * before exec. Between fork and exec the child calls only
  * async-signal-safe functions, so the caller may have threads. A program
  * starts with default SIGCHLD and SIGPIPE handling, no blocked signals, and
- * no descriptors but 0-2: a long-lived one (a server) never holds the
- * caller's files or locks.
+ * no descriptors but 0-2 (unless the caller passes one on): a long-lived one (a server) never holds
+ * the caller's files or locks.
  */
 #ifndef ENIGMA_PROC_H
 #define ENIGMA_PROC_H
@@ -56,6 +56,14 @@ int enigma_proc_lookup(enigma_proc_user *u, const char *name, enigma_error *err)
  * unchanged. */
 int enigma_proc_run(const enigma_proc_user *u, char *const argv[], const char *outpath, int *status,
                     enigma_error *err) __attribute__((warn_unused_result));
+
+/* enigma_proc_run, with `keep_fd` (-1 for none) passed to the program as
+ * its descriptor 3, inherited by whatever it starts in turn. A lock held
+ * on it (flock) is then held until the program and all its children have
+ * exited, even when the caller dies first. */
+int enigma_proc_run_keeping(const enigma_proc_user *u, char *const argv[], const char *outpath,
+                            int keep_fd, int *status, enigma_error *err)
+    __attribute__((warn_unused_result));
 
 /* Checks, as `u` in a forked child, that `u` can search every directory on
  * the absolute `path`, from the first component down to `path` itself.

@@ -118,6 +118,18 @@ foreach(src ${ENIGMA_FUZZ_TARGETS})
   endif()
 endforeach()
 
+# Fault injection: spec/faults/<name>.sh, each a harness of its own (see the
+# Makefile's `faults`, which runs them with FAULT_TRIALS=50); here 5 trials each,
+# with homes of their own under build/faults-test (make faults uses build/faults).
+file(GLOB ENIGMA_FAULT_HARNESSES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/spec/faults/*.sh)
+foreach(src ${ENIGMA_FAULT_HARNESSES})
+  get_filename_component(name ${src} NAME_WE)
+  enigma_test(faults/${name} NODB COMMAND sh ${src})
+  set(env "${ENIGMA_TEST_ENV}")
+  list(APPEND env FAULT_TRIALS=5 FAULT_DIR=${CMAKE_BINARY_DIR}/faults-test)
+  set_tests_properties(faults/${name} PROPERTIES TIMEOUT 900 ENVIRONMENT "${env}")
+endforeach()
+
 # Installing (spec/install_test.sh): cmake --install into a temporary prefix,
 # then the program and the module from there with the source tree hidden, on
 # a cluster of their own; and the rockspec through luarocks make.

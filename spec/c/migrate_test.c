@@ -1,7 +1,9 @@
 /* core/migrate on scratch databases in the embedded cluster (needs: cluster). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -156,6 +158,107 @@ static void test_concurrent_migrators(void)
     enigma_db_close(db);
 }
 
+static void remove_file(const char *name)
+{
+    char path[512];
+
+    snprintf(path, sizeof path, "%s/%s", schema_dir, name);
+    unlink(path);
+}
+
+/* Regression: `select 1 as _$a$; commit; ...` slipped past the guard (the
+ * identifier was taken for a dollar quote), was half applied and not
+ * recorded, and every later migrate failed. Now nothing runs, not even the
+ * pending files before it. */
+static void test_guard_identifier_with_dollar(void)
+{
+    enigma_db *db = fresh_database("migrate_test_d");
+    enigma_error err;
+
+    write_file("005_fine.sql", "create table m_fine (a int);\n");
+    write_file("006_sneaky.sql",
+               "create table m_sneaky (a int);\nselect 1 as _$a$; commit; create table m_after "
+               "(a int);\n");
+    CHECK(enigma_migrate_apply(db, schema_dir, NULL, NULL, &err) == -1);
+    CHECK_STR(err.code, "EMIGRATION");
+    CHECK(strstr(err.message, "006_sneaky.sql, line 2: COMMIT") != NULL);
+    CHECK(count(db, "select count(*) from pg_tables where tablename in ('m_fine', 'm_sneaky', "
+                    "'m_after')") == 0);
+    CHECK(count(db, "select count(*) from schema_migrations") == 0);
+
+    /* a procedure that commits is stopped by the server, and rolled back */
+    write_file("006_sneaky.sql",
+               "create table m_sneaky (a int);\n"
+               "create procedure m_p() language plpgsql as $$ begin commit; end $$;\n"
+               "call m_p();\ncreate table m_after (a int);\n");
+    CHECK(enigma_migrate_apply(db, schema_dir, NULL, NULL, &err) == -1);
+    CHECK_STR(err.code, "2D000"); /* invalid transaction termination */
+    CHECK(count(db, "select count(*) from pg_tables where tablename in ('m_sneaky', 'm_after')") ==
+          0);
+    CHECK(count(db, "select count(*) from schema_migrations") == 5);
+
+    /* a session setting from an earlier migration does not change the lexing */
+    write_file("006_sneaky.sql", "set standard_conforming_strings = off;\n");
+    write_file("007_strings.sql", "create table m_s as select 'a\\' as t;\n");
+    CHECK(enigma_migrate_apply(db, schema_dir, NULL, NULL, &err) == 2);
+    CHECK(count(db, "select count(*) from m_s where t = chr(97) || chr(92)") == 1);
+    remove_file("005_fine.sql");
+    remove_file("006_sneaky.sql");
+    remove_file("007_strings.sql");
+    enigma_db_close(db);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    fprintf(stderr, "migrate_test: blocked on a schema file\n");
+    _exit(1);
+}
+
+/* Only regular files are read: a FIFO, a symlink to a device or to
+ * nothing, a directory are refused by name and kind, without blocking. */
+static void test_only_regular_files(void)
+{
+    static const struct {
+        const char *make, *says;
+    } odd[] = {
+        {"mkfifo %s/008_odd.sql", "is a FIFO (named pipe), not a regular file"},
+        {"ln -s /dev/zero %s/008_odd.sql", "is a symbolic link to a character device"},
+        {"mkdir %s/008_odd.sql", "is a directory, not a regular file"},
+        {"ln -s /nonexistent %s/008_odd.sql", "is a symbolic link to nothing"},
+    };
+    enigma_db *db = fresh_database("migrate_test_e");
+    enigma_migration_list list;
+    enigma_error err;
+    char cmd[600];
+    size_t i;
+
+    signal(SIGALRM, on_alarm);
+    alarm(60);
+    for (i = 0; i < sizeof odd / sizeof *odd; i++) {
+        snprintf(cmd, sizeof cmd, odd[i].make, schema_dir);
+        CHECK(system(cmd) == 0);
+        CHECK(enigma_migrate_status(db, schema_dir, &list, &err) == -1);
+        CHECK_STR(err.code, "EMIGRATION_FILE");
+        CHECK(enigma_migrate_apply(db, schema_dir, NULL, NULL, &err) == -1);
+        CHECK_STR(err.code, "EMIGRATION_FILE");
+        if (strstr(err.message, "008_odd.sql") == NULL || strstr(err.message, odd[i].says) == NULL)
+            fprintf(stderr, "%s: %s\n", odd[i].make, err.message);
+        CHECK(strstr(err.message, "008_odd.sql") != NULL);
+        CHECK(strstr(err.message, odd[i].says) != NULL);
+        snprintf(cmd, sizeof cmd, "rm -rf %s/008_odd.sql", schema_dir);
+        CHECK(system(cmd) == 0);
+    }
+    /* a symlink to a regular file is read */
+    write_file("009_target.txt", "create table m_linked (a int);\n");
+    snprintf(cmd, sizeof cmd, "ln -s 009_target.txt %s/009_linked.sql", schema_dir);
+    CHECK(system(cmd) == 0);
+    CHECK(enigma_migrate_apply(db, schema_dir, NULL, NULL, &err) == 5);
+    CHECK(count(db, "select count(*) from m_linked") == 0);
+    alarm(0);
+    enigma_db_close(db);
+}
+
 int main(void)
 {
     char cmd[512];
@@ -166,6 +269,8 @@ int main(void)
         return 1;
     test_apply_and_refuse();
     test_concurrent_migrators();
+    test_guard_identifier_with_dollar();
+    test_only_regular_files();
     rc = test_report();
     snprintf(cmd, sizeof cmd, "rm -rf %s", schema_dir);
     if (system(cmd) != 0)

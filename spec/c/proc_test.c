@@ -11,6 +11,8 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +198,37 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+/* A descriptor passed on is the program's 3, whatever number it had, and
+ * a lock on it outlives the caller's copy: how initdb keeps the cluster
+ * lock after its enigma is killed. */
+static void test_run_keeping(void)
+{
+    enigma_proc_user self;
+    enigma_error err = {0};
+    char lockpath[PATH_MAX + 8];
+    char *check[] = {"/bin/sh", "-c", "test -e /proc/self/fd/3 && ! test -e /proc/self/fd/4", NULL};
+    char *hold[] = {"/bin/sh", "-c", "sleep 1 & exit 0", NULL};
+    int status = -1, fd, probe;
+
+    memset(&self, 0, sizeof self);
+    snprintf(lockpath, sizeof lockpath, "%s/lock", base);
+    probe = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd = fcntl(probe, F_DUPFD_CLOEXEC, 10); /* not 3 */
+    close(probe);
+    CHECK(fd >= 10 && flock(fd, LOCK_EX) == 0);
+    CHECK(enigma_proc_run_keeping(&self, check, outpath, fd, &status, &err) == 0);
+    CHECK(status == 0);
+    CHECK(enigma_proc_run(&self, check, outpath, &status, &err) == 0);
+    CHECK(status == 1); /* nothing passed on */
+    /* the backgrounded sleep holds the lock after we close ours */
+    CHECK(enigma_proc_run_keeping(&self, hold, outpath, fd, &status, &err) == 0);
+    close(fd);
+    probe = open(lockpath, O_RDWR | O_CLOEXEC);
+    CHECK(flock(probe, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK);
+    CHECK(flock(probe, LOCK_EX) == 0); /* until it exits */
+    close(probe);
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/proc_test.XXXXXX";
@@ -208,6 +241,7 @@ int main(void)
     test_lookup();
     test_run_as_self();
     test_run_failures();
+    test_run_keeping();
     test_reach_as_self();
     if (geteuid() == 0) {
         test_as_nobody();
