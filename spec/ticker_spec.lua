@@ -145,3 +145,32 @@ describe("three runners on 1,000 overdue activations", function()
                                    and (strategy_state->>'n')::int = 1]], agent)[1].n)
   end)
 end)
+
+describe("runners killed with SIGKILL at random instants", function()
+  it("never tick an activation twice in one interval", function()
+    local trials = tonumber(os.getenv("ENIGMA_FAULT_TRIALS")) or 4
+    local dir = serve.jobdir()
+    serve.write(dir, TYPE, "return { interval = 4, tick = function(ctx) ctx.state.n = (ctx.state.n or 0) + 1 end }")
+    local jobs = serve.jobdir()
+    local seed = tonumber(os.getenv("ENIGMA_FAULT_SEED")) or os.time()
+    math.randomseed(seed)
+    for trial = 1, trials do
+      exec([[update user_agents set next_tick_at = now() - interval '1 hour', total_executions = 0,
+                    successful_executions = 0, failed_executions = 0, consecutive_failures = 0,
+                    strategy_state = '{}' where agent_id = $1]], agent)
+      local a = serve.start(jobs, "K" .. trial, "--agents " .. dir)
+      local b = serve.start(jobs, "L" .. trial, "--agents " .. dir)
+      serve.sleep(math.random() * 1.5)
+      serve.signal(a, "KILL")                          -- mid-claim, mid-tick or mid-write
+      serve.sleep(2)                                   -- still within the first interval (4 s)
+      assert.are.equal(0, serve.stop(b))
+      local most = query("select max(total_executions) as n from user_agents where agent_id = $1", agent)[1].n
+      assert.is_true(most <= 1, ("seed %d, trial %d: an activation ticked %d times in one interval")
+                                :format(seed, trial, most))
+      -- and what was recorded agrees with itself: a tick's state with its count
+      assert.are.equal(0, query([[select count(*) as n from user_agents where agent_id = $1
+                                   and coalesce((strategy_state->>'n')::int, 0) <> successful_executions]],
+                                agent)[1].n)
+    end
+  end)
+end)
