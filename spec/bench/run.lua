@@ -42,9 +42,14 @@ local function median(t)
 end
 
 -- A fresh, migrated database with demo users.
-local url = sh(build .. "/enigma db url"):gsub("^postgresql:///enigma%?", "postgresql:///enigma_bench?")
+-- The bench sets up as the cluster's superuser; the runners it starts log in as the runtime
+-- (enigma_runtime), as `enigma serve` does in production.
+local function bench_url(flag)
+  return (sh(build .. "/enigma db url" .. flag):gsub("^postgresql:///enigma%?", "postgresql:///enigma_bench?"))
+end
+local url, runtime_url = bench_url(""), bench_url(" --runtime")
 do
-  local admin <close> = assert(enigma.db.connect())
+  local admin <close> = assert(enigma.db.connect((sh(build .. "/enigma db url"))))
   assert(admin:exec("drop database if exists enigma_bench with (force)"))
   assert(admin:exec("create database enigma_bench"))
 end
@@ -267,7 +272,7 @@ if wanted("sched_lateness") then
         ('return { schedule = "%d * * * * *", run = function() end }\n'):format(i % 60))
       per_second[i % 60] = (per_second[i % 60] or 0) + 1
     end
-    local r = S.serve(build, url, dir, base .. "/runner.log", { "--quiet" })
+    local r = S.serve(build, runtime_url, dir, base .. "/runner.log", { "--quiet" })
     local up = S.wait_up(r, 60)
     local from = up + warm
     S.sleep_until(from)
@@ -283,7 +288,7 @@ if wanted("sched_lateness") then
     local idle_dir = base .. "/idle"
     assert(os.execute("mkdir " .. quote(idle_dir)))
     S.write(idle_dir .. "/idle_yearly.lua", 'return { schedule = "0 0 1 1 *", run = function() end }\n')
-    local idle = S.serve(build, url, idle_dir, base .. "/idle.log", { "--quiet" })
+    local idle = S.serve(build, runtime_url, idle_dir, base .. "/idle.log", { "--quiet" })
     S.sleep_until(S.wait_up(idle, 30) + 2)
     local icpu0, it0 = S.cpu_seconds(idle), S.now()
     S.sleep(10)
@@ -325,7 +330,7 @@ end }
 ]]):format(v))
     end
     version(0)
-    local r = S.serve(build, url, dir, base .. "/runner.log", { "--quiet" })
+    local r = S.serve(build, runtime_url, dir, base .. "/runner.log", { "--quiet" })
     S.sleep_until(S.wait_up(r, 30) + 2)
     math.randomseed(42)
     local to_run, to_due, missed, lost = {}, {}, 0, 0
@@ -379,7 +384,7 @@ return { listen = "transactions", overlap = "allow", run = function(ctx)
   out:write(ctx.event.data.id or "?", " ", ("%%.6f"):format(enigma.sched.now()), "\n")
 end }
 ]]):format(seen))
-    local r = S.serve(build, url, dir, base .. "/runner.log", { "--quiet" })
+    local r = S.serve(build, runtime_url, dir, base .. "/runner.log", { "--quiet" })
     S.sleep_until(S.wait_up(r, 30) + 1)
     -- Several connections, each inserting at its share of the rate: one alone waits on every
     -- commit in turn and falls short of 1,000 a second here.
@@ -435,7 +440,7 @@ local function multi(prefix, what, body)
   end
   local rs = {}
   for i = 1, 3 do
-    rs[i] = S.serve(build, url, dir, ("%s/r%d.log"):format(base, i), { "--id", "r" .. i, "--quiet" })
+    rs[i] = S.serve(build, runtime_url, dir, ("%s/r%d.log"):format(base, i), { "--id", "r" .. i, "--quiet" })
   end
   local up = 0
   for _, r in ipairs(rs) do up = math.max(up, S.wait_up(r, 30)) end
@@ -487,7 +492,7 @@ end
 if wanted("agents_ticks") then
   local A = require "spec.bench.agents"
   local n, small, warm, secs = 10000, 10, 3, 10
-  A.guard(db, build, url, n, function(bench)
+  A.guard(db, build, runtime_url, n, function(bench)
     local m, failed, clean = A.ticks(bench, { "sandbox", "no sandbox", "no sandbox", "sandbox" }, warm, secs)
     local agree = A.states_agree(bench)
     local full, ok1 = A.idle_rss(bench, nil, 0, 1)
