@@ -74,16 +74,19 @@ fuzz:
 # Fault injection (spec/faults/): each harness kills commands with SIGKILL at random
 # moments, FAULT_TRIALS times each, runs them again and checks the invariants. The *.sh
 # ones (db start, migrate, racing starts) have their homes under BUILD/faults; jobs_kill.lua
-# (serve and jobs run: nothing doubled or missing) runs through ctest for its environment.
-# `make test` runs each with a few trials.
+# (serve and jobs run alternately, so 2 x FAULT_TRIALS: nothing doubled or missing) and
+# ticker_spec (runners ticking agents: no activation ticks twice in an interval) run through
+# ctest for its environment. `make test` runs each with a few trials.
 FAULT_TRIALS ?= 50
 faults: build
 	@failed=""; for f in spec/faults/*.sh; do \
 	  ENIGMA_BIN=$(abspath $(ENIGMA)) FAULT_TRIALS=$(FAULT_TRIALS) FAULT_DIR=$(abspath $(BUILD))/faults \
 	    sh $$f || failed="$$failed $$f"; \
 	done; \
-	ENIGMA_FAULT_TRIALS=$(FAULT_TRIALS) ctest --test-dir $(BUILD) -R '^faults/jobs_kill$$' \
+	ENIGMA_FAULT_TRIALS=$$(( 2 * $(FAULT_TRIALS) )) ctest --test-dir $(BUILD) -R '^faults/jobs_kill$$' -V \
 	  --output-on-failure --timeout 3600 || failed="$$failed spec/faults/jobs_kill.lua"; \
+	ENIGMA_FAULT_TRIALS=$(FAULT_TRIALS) ctest --test-dir $(BUILD) -R '^lua/ticker_spec$$' \
+	  --output-on-failure --timeout 3600 || failed="$$failed spec/ticker_spec.lua"; \
 	if [ -n "$$failed" ]; then echo "faults: failed:$$failed"; exit 1; fi
 
 # Stops the clusters of the build trees' test homes (as root their data may live in
