@@ -384,6 +384,7 @@ static int apply_one(enigma_db *db, int dirfd, const char *dir, const enigma_mig
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK &&
         PQresultStatus(res) != PGRES_EMPTY_QUERY) {
         const char *at = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+        long position = at != NULL ? strtol(at, NULL, 10) : -1;   /* `at` is res's: read first */
         enigma_error inner;
 
         enigma_db_error_from_result(db, res, &inner);
@@ -392,9 +393,9 @@ static int apply_one(enigma_db *db, int dirfd, const char *dir, const enigma_mig
             ended_transaction(db, m, inner.message, err);
             goto fail;
         }
-        if (at != NULL)
-            enigma_error_set(err, inner.code, "%s, line %d: %s", m->name,
-                             line_of(text, strtol(at, NULL, 10)), inner.message);
+        if (position >= 0)
+            enigma_error_set(err, inner.code, "%s, line %d: %s", m->name, line_of(text, position),
+                             inner.message);
         else
             enigma_error_set(err, inner.code, "%s: %s", m->name, inner.message);
         goto rollback;
