@@ -137,5 +137,9 @@ enigma_test(install/prefix NODB COMMAND sh ${CMAKE_SOURCE_DIR}/spec/install_test
 enigma_test(install/rock NODB COMMAND sh ${CMAKE_SOURCE_DIR}/spec/install_test.sh rock ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
 
 # Fault injection (spec/faults/): kill -9 at random instants, then the invariants. A short run
-# here, on a cluster of its own; `make faults` runs the full one (50 trials).
+# here, on a cluster of its own; `make faults` runs the full one (ENIGMA_FAULT_TRIALS, 100
+# trials: the time limit is for that).
 enigma_test(faults/jobs_kill NODB LUA COMMAND lua5.4 ${CMAKE_SOURCE_DIR}/spec/faults/jobs_kill.lua 4)
+set_tests_properties(faults/jobs_kill PROPERTIES TIMEOUT 3600)
+# ticker_spec's SIGKILL trials: ENIGMA_FAULT_TRIALS of them under `make faults`.
+set_tests_properties(lua/ticker_spec PROPERTIES TIMEOUT 3600)
