@@ -394,3 +394,11 @@ describe("ctx.state cannot carry what JSON cannot", function()
     attack("ctx.state.big = ('s'):rep(100000)", "error", "ctx.state is")
   end)
 end)
+
+describe("what leaves the box is bounded", function()
+  it("a table that reuses its subtables (a DAG) cannot blow up in the host", function()
+    attack([[local t = { string.rep("x", 1 << 20) }
+      for i = 1, 24 do t = { t, t } end
+      ctx.log(t)]], "error", "cannot leave the sandbox", 3)
+  end)
+end)

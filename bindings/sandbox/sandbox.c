@@ -518,7 +518,7 @@ static int run_resume(lua_State *H)
         r->deadline = enigma_sandbox_monotonic() + r->time_limit;
         n = lua_gettop(T) - 1;
     } else if (n > 0) {
-        enigma_sandbox_copy c = {H, T, 2, n, 0};
+        enigma_sandbox_copy c = {H, T, 2, n, 0, 0};
         const char *msg;
 
         if (!lua_checkstack(T, n) || protect(b, enigma_sandbox_copy_in_p, &c, &msg) != LUA_OK)

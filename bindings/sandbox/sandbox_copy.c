@@ -120,14 +120,25 @@ int enigma_sandbox_copy_in_p(lua_State *B)
     return 0;
 }
 
+/* What one copy out may make: values plus bytes of strings. A table reached by several
+ * paths is copied once per path, so without this a DAG of 32 levels ({t, t} each) makes
+ * 2^32 copies, outside every limit of the run (the copy runs between resumes). */
+#define COPY_COST_MAX ((size_t)64 << 20)
+
 /* Pushes onto host H a copy of box value B[idx]; raises in H. B is only
  * read; its stack grows by at most two slots per level, restored on return. */
-static void copy_out(lua_State *H, lua_State *B, int idx, int depth, int functions)
+static void copy_out(lua_State *H, lua_State *B, int idx, int depth, int functions, size_t *cost)
 {
     size_t len;
     const char *s;
 
     luaL_checkstack(H, 3, NULL);
+    *cost += 16 + (lua_type(B, idx) == LUA_TSTRING ? lua_rawlen(B, idx) : 0);
+    if (*cost > COPY_COST_MAX)
+        luaL_error(H,
+                   "a value too large cannot leave the sandbox (more than %d MiB once "
+                   "copied; a table reached twice counts twice)",
+                   (int)(COPY_COST_MAX >> 20));
     switch (lua_type(B, idx)) {
     case LUA_TNIL:
         lua_pushnil(H);
@@ -166,8 +177,8 @@ static void copy_out(lua_State *H, lua_State *B, int idx, int depth, int functio
             if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN)
                 luaL_error(H, "a table keyed by a %s cannot leave the sandbox",
                            lua_typename(B, kt));
-            copy_out(H, B, -2, depth + 1, 0);
-            copy_out(H, B, -1, depth + 1, functions);
+            copy_out(H, B, -2, depth + 1, 0, cost);
+            copy_out(H, B, -1, depth + 1, functions, cost);
             lua_rawset(H, -3);
             lua_pop(B, 1);
         }
@@ -187,13 +198,13 @@ static int copy_out_p(lua_State *H)
 
     lua_pop(H, 1);
     for (i = 0; i < c->n; i++)
-        copy_out(H, c->from, c->first + i, 0, c->functions);
+        copy_out(H, c->from, c->first + i, 0, c->functions, &c->cost);
     return c->n;
 }
 
 int enigma_sandbox_copy_to_host(lua_State *H, lua_State *B, int first, int n, int functions)
 {
-    enigma_sandbox_copy c = {B, H, lua_absindex(B, first), n, functions};
+    enigma_sandbox_copy c = {B, H, lua_absindex(B, first), n, functions, 0};
     int top = lua_gettop(B);
 
     luaL_checkstack(H, 2, NULL);

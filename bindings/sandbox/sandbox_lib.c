@@ -33,8 +33,8 @@
 
 #define LOAD_SLICE (64 * 1024)          /* source bytes the parser gets at a time */
 
-static const char *const libraries[] = {LUA_STRLIBNAME,  LUA_TABLIBNAME, LUA_MATHLIBNAME,
-                                        LUA_UTF8LIBNAME, LUA_COLIBNAME,  NULL};
+static const char *const libraries[] = {LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_UTF8LIBNAME,
+                                        LUA_COLIBNAME,  "decimal",      NULL};
 
 /* ---- metered C functions ------------------------------------------------ */
 
@@ -319,6 +319,9 @@ void enigma_sandbox_env(lua_State *L)
         lua_setfield(L, -3, *lib);
         lua_pop(L, 1);
     }
+    lua_pushcfunction(L, luaopen_math);   /* its own: math.random's state is the library's */
+    lua_call(L, 0, 1);
+    lua_setfield(L, -2, LUA_MATHLIBNAME);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "_G");
     lua_pushvalue(L, -1);

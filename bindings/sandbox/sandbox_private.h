@@ -123,6 +123,7 @@ typedef struct enigma_sandbox_copy {
     lua_State *from, *to;
     int first, n;
     int functions;                     /* copy out: a function becomes "function" */
+    size_t cost;                       /* copy out: values and bytes made so far */
 } enigma_sandbox_copy;
 
 /* lua_CFunction for protected mode in the box: its argument is a light
