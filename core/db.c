@@ -358,6 +358,21 @@ static void cache_drop(enigma_db *db, enigma_db_stmt *s)
     stmt_free(s);
 }
 
+void enigma_db_forget_statements(enigma_db *db)
+{
+    enigma_db_stmt *s = db->oldest, *next;
+
+    while (s != NULL) {
+        next = s->newer;
+        stmt_free(s);
+        s = next;
+    }
+    memset(db->buckets, 0, sizeof db->buckets);
+    db->oldest = db->newest = NULL;
+    db->nstmts = 0;
+    db->nstale = 0;
+}
+
 static void deallocate_stale(enigma_db *db)
 {
     PGTransactionStatusType ts = PQtransactionStatus(db->conn);

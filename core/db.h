@@ -195,6 +195,11 @@ int enigma_db_send_simple(enigma_db *db, const char *sql, enigma_error *err);
  */
 int enigma_db_progress(enigma_db *db, PGresult **res, enigma_error *err);
 
+/* Forgets every cached statement without deallocating it: for after the session's
+ * statements were dropped on the server (DEALLOCATE ALL), so none is run by a name
+ * someone else may have prepared again. */
+void enigma_db_forget_statements(enigma_db *db);
+
 /* 1 when `err`, from executing `sql`, means its cached plan went stale (the
  * schema changed) and no transaction is open: the statement has been dropped
  * from the cache, so prepare and execute it again, once. Else 0. */

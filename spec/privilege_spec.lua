@@ -228,4 +228,40 @@ describe("least privilege", function()
       assert.matches("login postgres is a superuser; serve logs in as enigma_runtime", err)
     end)
   end)
+
+  describe("what one body leaves in the gateway's session", function()
+    local MALLORY = { sub = "33333333-3333-4333-8333-333333333333" }
+
+    it("a statement prepared again under the name the cache runs is not run for the next user", function()
+      db:as_user(MALLORY, function(tx)
+        tx:query(BOBS_KEYS, "0x0")          -- cached under an enigma_N name on the gateway
+        local name = tx:query("select name from pg_prepared_statements where statement = $1", BOBS_KEYS)[1].name
+        assert.truthy(name:match("^enigma_%d+$"), name)
+        tx:exec("deallocate " .. name)
+        tx:exec("prepare " .. name .. "(text) as select 'poisoned' as viewing_key")
+      end)
+      local keys = db:as_user(ALICE, function(tx) return tx:query(BOBS_KEYS, ALICE_WALLET) end)
+      assert.is_true(#keys > 0)
+      for _, k in ipairs(keys) do assert.are_not.equal("poisoned", k.viewing_key) end
+      local left = db:as_user(ALICE, function(tx)
+        return tx:query("select count(*) as n from pg_prepared_statements where statement like 'prepare%'")[1].n
+      end)
+      assert.are.equal(0, left)               -- and the earlier body's statements are gone
+    end)
+
+    it("LISTENs and session advisory locks are gone for the next user", function()
+      db:as_user(MALLORY, function(tx)
+        tx:exec("listen mallory_chan")
+        tx:query("select pg_advisory_lock(4242)")
+      end)
+      local locks = db:as_user(ALICE, function(tx)
+        return tx:query("select count(*) as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()")[1].n
+      end)
+      assert.are.equal(0, locks)
+      -- UNLISTEN is transactional: it runs in the next body's transaction and holds from its commit
+      local chans = db:as_user(ALICE, function(tx) return #tx:query("select pg_listening_channels()") end)
+      assert.are.equal(0, chans)
+      unaffected()
+    end)
+  end)
 end)

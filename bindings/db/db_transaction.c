@@ -112,15 +112,20 @@ static int tx_k(lua_State *L, int status, lua_KContext ctx)
  */
 static int in_transaction(lua_State *L, enigma_luadb_conn *c, int fn)
 {
-    /* What a body left in the gateway's session (settings, SET ROLE, cursors) is undone
-     * before the next one: the next user starts from the login's defaults. */
-    static const char gateway_begin[] = "RESET ALL; RESET ROLE; CLOSE ALL; BEGIN";
-    char sql[128];
+    /* What a body left in the gateway's session is undone before the next one, so the next
+     * user starts from the login's defaults: settings, SET ROLE, cursors, prepared
+     * statements (a body could prepare one again under the name our cache runs: the
+     * cache is forgotten with them), LISTENs and session advisory locks. (DISCARD ALL
+     * itself cannot run in a multi-statement query.) */
+    static const char gateway_begin[] = "RESET ALL; RESET ROLE; CLOSE ALL; DEALLOCATE ALL; "
+                                        "UNLISTEN *; SELECT pg_advisory_unlock_all(); BEGIN";
+    char sql[160];
     int level = c->depth + 1;
 
-    if (level == 1 && c->gateway)
+    if (level == 1 && c->gateway) {
+        enigma_db_forget_statements(c->db);
         snprintf(sql, sizeof sql, "%s", gateway_begin);
-    else
+    } else
         snprintf(sql, sizeof sql, level == 1 ? "BEGIN" : "SAVEPOINT enigma_%d", level);
     return enigma_luadb_call_own_statement(L, sql, TX_CTX(TX_BEGUN, level, fn), tx_k);
 }
