@@ -243,6 +243,12 @@ describe("options are checked before the database is touched", function()
     end)
   end
 
+  it("serve without a database exits 1: a login it cannot check is never used later", function()
+    local code, _, err = run(NODB .. BIN .. " serve --no-agents")
+    assert.are.equal(1, code, err)
+    assert.truthy(err:find("cannot reach the database to check its login", 1, true), err)
+  end)
+
   it("jobs list without a database says so and exits 1", function()
     local code, out, err = run(NODB .. BIN .. " jobs list")
     assert.are.equal(1, code, out)

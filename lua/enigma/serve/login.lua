@@ -33,11 +33,13 @@ function login.judge(row, agents, allow_superuser)
   return true
 end
 
---- Connects to `url` (nil: the default) and judges its login. An unreachable database is not
---- judged here (serve waits for it and says so): true.
+--- Connects to `url` (nil: the default) and judges its login. An unreachable database fails
+--- the check: serve exits 1 rather than run later under a login nobody checked.
 function login.check(url, agents)
-  local db = enigma.db.connect(url)
-  if not db then return true end
+  local db, cerr = enigma.db.connect(url)
+  -- A database unreachable now is refused too: a login that could not be checked must not
+  -- be used later, when the reconnection succeeds (a superuser's would then run the jobs).
+  if not db then return nil, "cannot reach the database to check its login: " .. tostring(cerr) end
   local rows, err = db:query(SQL)
   db:close()
   if not rows then return nil, "cannot check the database login: " .. tostring(err) end
