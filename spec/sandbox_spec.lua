@@ -568,6 +568,31 @@ describe("each activation ticks in an instance of its own", function()
     box:close()
   end)
 
+  it("one activation's hoard, kept tick after tick, never fails another's tick", function()
+    local cap = strategies.BOX_MEMORY
+    strategies.BOX_MEMORY = 16 << 20
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write([[local hoard = {}
+      return { interval = 1, tick = function(ctx, act)
+        if act.user_id == "A" then hoard[#hoard + 1] = ("h"):rep(1 << 20)
+        else local big = ("b"):rep(1 << 20) ctx.state.len = #big end end }]])
+    f:close()
+    local s = assert(strategies.load(path, "yield_optimizer_pro"))
+    strategies.BOX_MEMORY = cap
+    os.remove(path)
+    s.limits = SMALL
+    strategies.BOX_MEMORY = 16 << 20                     -- the reset's threshold is half of it
+    for _ = 1, 16 do                                     -- 16 MiB hoarded: the whole box
+      local a = strategies.tick(s, A, host(), {})
+      assert.is_true(a.ok, a.error)
+      local b = strategies.tick(s, B, host(), {})
+      assert.is_true(b.ok, b.error)
+    end
+    strategies.BOX_MEMORY = cap
+    strategies.close(s)
+  end)
+
   it("the wrapper that makes instances cannot be escaped from the script's text", function()
     for _, source in ipairs({
       "end local shared = {} return function(_ENV, ...)",

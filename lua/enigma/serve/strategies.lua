@@ -470,6 +470,10 @@ function M.tick(s, activation, host, state)
     out.instructions = run:used()
     run:close()
     if not out.ok then s.box:forget(tostring(activation.id)) end   -- the next tick starts afresh
+    -- An instance may keep what it allocates, tick after tick, within each tick's limit: once
+    -- the box's instances hold half its memory, they all start again, so no activation's
+    -- hoard fails another's tick.
+    if s.box:memory() > M.BOX_MEMORY // 2 then s.box:reset() end
   else
     for _, name in ipairs(OPS) do ctx[name] = function(...) return dispatch(t, name, ...) end end
     local ok, err = xpcall(function() return trusted_instance(s, activation.id).tick(ctx, activation) end,
