@@ -393,37 +393,37 @@ static int begin(lua_State *H, run *r, start *s)
     return 0;
 }
 
-/* box:start(fname, limits, ...) -> run: a call of module[fname](...). */
-static int box_start(lua_State *H)
+/* Starts a run of the function named at H[key + 1] (key: H's slot of an
+ * instance's key, or 0 for the template), its limits next, its arguments
+ * after them. */
+static int start_run(lua_State *H, int key)
 {
+    int fname = key ? key + 1 : 2;
     start s = {0};
     run *r;
 
-    s.fname = luaL_checkstring(H, 2);
-    s.first = 4;
-    s.n = lua_gettop(H) >= 4 ? lua_gettop(H) - 3 : 0;
-    r = new_run(H, 1, 3);
+    s.key = key;
+    s.fname = luaL_checkstring(H, fname);
+    s.first = fname + 2;
+    s.n = lua_gettop(H) >= s.first ? lua_gettop(H) - s.first + 1 : 0;
+    r = new_run(H, 1, fname + 1);
     if (begin(H, r, &s) < 0)
         return lua_error(H);
     return 1;
+}
+
+/* box:start(fname, limits, ...) -> run: a call of module[fname](...). */
+static int box_start(lua_State *H)
+{
+    return start_run(H, 0);
 }
 
 /* box:start_for(key, fname, limits, ...) -> run: a call of fname(...) in
  * the instance of `key` (a string), made first if the box has none. */
 static int box_start_for(lua_State *H)
 {
-    start s = {0};
-    run *r;
-
     luaL_checktype(H, 2, LUA_TSTRING);
-    s.key = 2;
-    s.fname = luaL_checkstring(H, 3);
-    s.first = 5;
-    s.n = lua_gettop(H) >= 5 ? lua_gettop(H) - 4 : 0;
-    r = new_run(H, 1, 4);
-    if (begin(H, r, &s) < 0)
-        return lua_error(H);
-    return 1;
+    return start_run(H, 2);
 }
 
 static int forget_p(lua_State *B)
